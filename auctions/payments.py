@@ -88,7 +88,7 @@ def threshold_payment(solve, bid: float, score: float, ctr: float, preimage) -> 
     if ctr <= 0.0 or score <= 0.0:
         return 0.0
     pieces, ties = envelope(solve, score)
-    points = np.array([x for pc in pieces for x in pc[:2]] + [x for x, _ in ties] + [score])
+    points = np.unique([x for pc in pieces for x in pc[:2]] + [x for x, _ in ties] + [score])
     zlo, zhi = preimage(points, bid)
     lo = dict(zip(points.tolist(), zlo.tolist()))
     hi = dict(zip(points.tolist(), zhi.tolist()))

@@ -5,6 +5,7 @@ import weakref
 from collections.abc import Sequence
 
 import numpy as np
+from scipy.optimize import brentq
 from scipy.stats import rv_continuous
 from scipy.stats._distn_infrastructure import rv_continuous_frozen
 
@@ -12,7 +13,7 @@ from scipy.stats._distn_infrastructure import rv_continuous_frozen
 # virtual value is computed exactly from the density; only the interval ends carry the grid's
 # resolution.
 _IRON_GRID = 8193
-_BISECTIONS = 100
+_XTOL = 4 * np.finfo(float).eps
 
 
 class VirtualValue:
@@ -53,6 +54,7 @@ class VirtualValue:
         self.prior = prior
         u = np.linspace(0.0, 1.0, _IRON_GRID)[1:-1]
         b = prior.ppf(u)
+        self._sf_pdf = _sf_pdf(prior, b)
         phi = self._exact(b)
         if not np.all(np.isfinite(phi)):
             raise ValueError("priors: the density is zero or undefined inside the support")
@@ -62,9 +64,8 @@ class VirtualValue:
 
     def _exact(self, b):
         b = np.asarray(b, dtype=float)
+        sf, pdf = self._sf_pdf(b)
         with np.errstate(divide="ignore", invalid="ignore"):
-            sf = self.prior.sf(b)
-            pdf = self.prior.pdf(b)
             phi = b - sf / pdf
         # Above the support nothing is left to sell (phi = b); below it no bid is possible.
         phi = np.where(pdf > 0, phi, np.where(sf > 0, -np.inf, b))
@@ -106,25 +107,60 @@ class VirtualValue:
     def preimage(self, c, upper) -> tuple[np.ndarray, np.ndarray]:
         """``inf{z: phi(z) >= c}`` and ``sup{z: phi(z) <= c}`` within ``[0, upper]``.
 
-        Vectorised bisection on the non-decreasing ``phi``: exact to the last bits of
-        ``upper``, and right on ironed intervals, where ``phi`` is flat.
+        Off the ironed intervals ``phi`` is increasing (with jumps at interval ends), so both
+        are the root of ``phi(z) = c`` found by Brent's method to the last bits of
+        ``upper``. A ``c`` equal to an ironed value maps to that whole interval.
         """
         c = np.atleast_1d(np.asarray(c, dtype=float))
-        lo = np.zeros_like(c)
-        hi = np.full_like(c, float(upper))
-        lo2, hi2 = lo.copy(), hi.copy()
-        for _ in range(_BISECTIONS):
-            mid = 0.5 * (lo + hi)
-            up = self(mid) >= c
-            hi = np.where(up, mid, hi)
-            lo = np.where(up, lo, mid)
-            mid2 = 0.5 * (lo2 + hi2)
-            below = self(mid2) <= c
-            lo2 = np.where(below, mid2, lo2)
-            hi2 = np.where(below, hi2, mid2)
-        zlo = np.where(self(np.zeros_like(c)) >= c, 0.0, hi)
-        zhi = np.where(self(np.full_like(c, float(upper))) <= c, float(upper), lo2)
+        upper = float(upper)
+        at0, at_upper = float(self(0.0)), float(self(upper))
+        zlo, zhi = np.empty_like(c), np.empty_like(c)
+        for idx, x in enumerate(c):
+            flat = [(lo, hi) for lo, hi, value in self.ironed if value == x]
+            if flat:
+                zlo[idx], zhi[idx] = min(max(flat[0][0], 0.0), upper), min(flat[0][1], upper)
+            elif at0 >= x:
+                zlo[idx] = zhi[idx] = 0.0
+            elif at_upper <= x:
+                zlo[idx] = zhi[idx] = upper
+            else:
+                zlo[idx] = zhi[idx] = brentq(lambda z: float(self(z)) - x, 0.0, upper, xtol=_XTOL * upper, rtol=_XTOL)
         return zlo, zhi
+
+
+def _sf_pdf(prior, grid):
+    """A fast ``b -> (sf(b), pdf(b))`` for ``prior``.
+
+    Threshold payments evaluate the virtual value a few hundred times per auction, and the
+    public ``pdf``/``sf`` spend about a millisecond per call checking arguments. The
+    distribution's own ``_sf``/``_pdf`` on standardised input skip that; they are used only
+    if they agree with the public methods on ``grid`` and at the support's edges.
+    """
+
+    def public(b):
+        return prior.sf(b), prior.pdf(b)
+
+    dist = getattr(prior, "dist", prior)
+    try:
+        shapes, loc, scale = dist._parse_args(*getattr(prior, "args", ()), **getattr(prior, "kwds", {}))
+        lo, hi = prior.support()
+
+        def fast(b):
+            x = (np.asarray(b, dtype=float) - loc) / scale
+            inside = (b >= lo) & (b <= hi)
+            xs = np.where(inside, x, (lo - loc) / scale if np.isfinite(lo) else 0.0)
+            sf = np.where(inside, dist._sf(xs, *shapes), np.where(b < lo, 1.0, 0.0))
+            pdf = np.where(inside, dist._pdf(xs, *shapes) / scale, 0.0)
+            return sf, pdf
+
+        probe = np.concatenate((grid, [lo - 1.0, hi + 1.0, 0.0]))
+        probe = probe[np.isfinite(probe)]
+        for got, want in zip(fast(probe), public(probe)):
+            if not np.allclose(got, want, rtol=1e-12, atol=1e-300):
+                return public
+        return fast
+    except Exception:  # any distribution whose internals differ: use the public methods
+        return public
 
 
 _CACHE: "weakref.WeakKeyDictionary[object, VirtualValue]" = weakref.WeakKeyDictionary()
