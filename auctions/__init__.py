@@ -1,11 +1,14 @@
 """Winner determination, mechanisms and payments for position auctions in AI answers."""
 from .allocation import Solver, allocate, methods, register_chooser, register_solver
+from .audit import AuditReport, Instance, audit, sample_instances
 from .baselines import gsp_separable, rank_one_fit, vcg_independent
+from .cascade import exact_cost
 from .myerson import myerson
 from .outcome import Allocation, Outcome
-from .payments import envelope, threshold_payment
+from .payments import envelope, step_threshold_payment, threshold_payment
 from .priors import VirtualValue
 from .registry import MECHANISMS, Mechanism, get_mechanism, register
+from .threshold import cascade_greedy, cascade_local_search, threshold_auction
 from .vcg import vcg
 
 __all__ = [
@@ -13,4 +16,6 @@ __all__ = [
     "envelope", "get_mechanism", "gsp_separable", "methods", "myerson", "rank_one_fit",
     "register", "register_chooser", "register_solver", "threshold_payment", "vcg",
     "vcg_independent",
+    "AuditReport", "Instance", "audit", "cascade_greedy", "cascade_local_search", "exact_cost",
+    "sample_instances", "step_threshold_payment", "threshold_auction",
 ]

@@ -10,7 +10,7 @@ weights ``w`` for MNL.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 INDEPENDENT = 0
 MNL = 1
@@ -19,6 +19,24 @@ MNL = 1
 # Without it, rounding can make a zero-gain swap look profitable and the allocation would
 # depend on the last bit of the input.
 _GAIN_RTOL = 1e-13
+
+
+@njit(cache=True)
+def workspace(n, m):
+    """Scratch arrays for :func:`optimum_ws`, allocated once per auction (or per block)."""
+    return (
+        np.empty((n, m)),  # matching weights of the active rows
+        np.empty(n, dtype=np.int64),  # candidate assignment of the active rows
+        np.empty(m, dtype=np.int64),  # column partners
+        np.empty(n),  # row potentials
+        np.empty(m),  # column potentials
+        np.empty(n),  # row distances
+        np.empty(m),  # column distances
+        np.empty(n, dtype=np.bool_),  # rows settled
+        np.empty(m, dtype=np.bool_),  # columns settled
+        np.empty(m, dtype=np.int64),  # predecessor row of each column
+        np.empty(n, dtype=np.int64),  # advertiser behind each active row
+    )
 
 
 @njit(cache=True)
@@ -34,6 +52,13 @@ def max_weight_matching_k(w, k, row_match, col_match):
     Ties are broken deterministically by scanning rows, then columns, in index order.
     """
     n, m = w.shape
+    ws = workspace(n, m)
+    return _matching(w, k, row_match, col_match, ws[3], ws[4], ws[5], ws[6], ws[7], ws[8], ws[9])
+
+
+@njit(cache=True, inline="always")
+def _matching(w, k, row_match, col_match, hr, hc, dr, dc, done_r, done_c, prev_c):
+    n, m = w.shape
     row_match[:] = -1
     col_match[:] = -1
     wmax = 0.0
@@ -48,8 +73,8 @@ def max_weight_matching_k(w, k, row_match, col_match):
     # Potentials: distances from the source in the previous round (rows start at 0, a
     # column at its cheapest in-edge, the sink at the cheapest column), so every reduced
     # cost is non-negative and Dijkstra applies.
-    hr = np.zeros(n)
-    hc = np.zeros(m)
+    hr[:] = 0.0
+    hc[:] = 0.0
     for j in range(m):
         for i in range(n):
             if w[i, j] > 0.0 and -w[i, j] < hc[j]:
@@ -59,18 +84,24 @@ def max_weight_matching_k(w, k, row_match, col_match):
         if hc[j] < ht:
             ht = hc[j]
 
-    dr = np.empty(n)
-    dc = np.empty(m)
-    done_r = np.empty(n, dtype=np.bool_)
-    done_c = np.empty(m, dtype=np.bool_)
-    prev_c = np.empty(m, dtype=np.int64)
     for _ in range(k):
-        for i in range(n):
-            dr[i] = -hr[i] if row_match[i] < 0 else np.inf
-            done_r[i] = False
         for j in range(m):
             dc[j] = np.inf
             done_c[j] = False
+        # Free rows sit at reduced distance 0, the least possible, so they are settled
+        # first and all at once, without the Dijkstra scan.
+        for i in range(n):
+            dr[i] = np.inf
+            done_r[i] = False
+            if row_match[i] < 0:
+                dr[i] = 0.0
+                done_r[i] = True
+                for j in range(m):
+                    if w[i, j] > 0.0:
+                        nd = -w[i, j] + hr[i] - hc[j]
+                        if nd < dc[j]:
+                            dc[j] = nd
+                            prev_c[j] = i
         dt = np.inf
         best_c = -1
         while True:
@@ -134,7 +165,7 @@ def max_weight_matching_k(w, k, row_match, col_match):
     return total
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ctr_into(code, q, assign, pi):
     """Fill ``pi`` with the CTRs of ``assign`` under model ``code`` (see module doc)."""
     n = assign.size
@@ -158,30 +189,75 @@ def optimum(code, a, q, k, assign):
     each step a matching with weights ``(a[i] - lam) * w[i, j]``.
     """
     n, m = q.shape
-    s = np.empty((n, m))
-    col = np.empty(m, dtype=np.int64)
-    lam = 0.0
+    hint = np.full(n, -1, dtype=np.int64)
+    return optimum_ws(code, a, q, k, assign, workspace(n, m), hint)
+
+
+@njit(cache=True, inline="always")
+def _mnl_ratio(a, w, assign):
+    num = 0.0
+    den = 1.0
+    for i in range(assign.size):
+        if assign[i] >= 0 and a[i] > 0.0:
+            num += a[i] * w[i, assign[i]]
+            den += w[i, assign[i]]
+    return num / den
+
+
+@njit(cache=True, inline="always")
+def optimum_ws(code, a, q, k, assign, ws, hint):
+    """:func:`optimum` with caller-owned scratch arrays from :func:`workspace`.
+
+    ``hint`` is a feasible assignment (or all -1) whose value starts Dinkelbach's method: any
+    feasible ratio is a valid start, and a good one saves iterations. Only advertisers with
+    ``a[i] > lam`` can gain from being shown, so each matching runs on those rows alone.
+    """
+    n, m = q.shape
+    s, cur, col, rows = ws[0], ws[1], ws[2], ws[10]
     assign[:] = -1
-    cur = np.empty(n, dtype=np.int64)
-    for _ in range(4 * (n + 2)):
+    lam = 0.0
+    if code == MNL:
+        # Start from the better of the hint and the best single creative.
+        for i in range(n):
+            assign[i] = hint[i] if a[i] > 0.0 else -1
+        lam = _mnl_ratio(a, q, assign)
         for i in range(n):
             for j in range(m):
-                s[i, j] = (a[i] - lam) * q[i, j]
-        gain = max_weight_matching_k(s, k, cur, col)
+                v = a[i] * q[i, j] / (1.0 + q[i, j])
+                if v > lam:
+                    lam = v
+                    assign[:] = -1
+                    assign[i] = j
+    for _ in range(4 * (n + 2)):
+        r = 0
+        for i in range(n):
+            if a[i] > lam:
+                rows[r] = i
+                for j in range(m):
+                    s[r, j] = (a[i] - lam) * q[i, j]
+                r += 1
+        gain = 0.0
+        if r > 0:
+            gain = _matching(s[:r], k, cur[:r], col, ws[3][:r], ws[4], ws[5][:r], ws[6], ws[7][:r], ws[8], ws[9])
         if code == INDEPENDENT:
-            assign[:] = cur
+            for t in range(r):
+                if cur[t] >= 0:
+                    assign[rows[t]] = cur[t]
             return gain
         num = 0.0
         den = 1.0
-        for i in range(n):
-            if cur[i] >= 0:
-                num += a[i] * q[i, cur[i]]
-                den += q[i, cur[i]]
+        for t in range(r):
+            if cur[t] >= 0:
+                num += a[rows[t]] * q[rows[t], cur[t]]
+                den += q[rows[t], cur[t]]
         ratio = num / den
         if ratio <= lam + _GAIN_RTOL * abs(lam):
             break
         lam = ratio
-        assign[:] = cur
+        assign[:] = -1
+        for t in range(r):
+            if cur[t] >= 0:
+                assign[rows[t]] = cur[t]
     return lam
 
 
@@ -192,18 +268,726 @@ def vcg_into(code, b, q, k, assign, pi, pay):
     ``pay[i] = W*_{-i} - (W* - b_i pi_i)``, re-solving only for shown advertisers: removing a
     loser changes nothing. Removing ``i`` is done by zeroing its score (never shown).
     """
+    n, m = q.shape
+    return vcg_ws(code, b, q, k, assign, pi, pay, workspace(n, m), np.empty(n), np.empty(n, dtype=np.int64))
+
+
+@njit(cache=True)
+def vcg_ws(code, b, q, k, assign, pi, pay, ws, a, tmp):
+    """:func:`vcg_into` with caller-owned scratch: ``ws`` from :func:`workspace`, ``a`` (n,)
+    float and ``tmp`` (n,) int."""
     n = b.size
-    welfare = optimum(code, b, q, k, assign)
+    tmp[:] = -1
+    welfare = optimum_ws(code, b, q, k, assign, ws, tmp)
     ctr_into(code, q, assign, pi)
-    a = b.copy()
-    tmp = np.empty(n, dtype=np.int64)
+    a[:] = b
     for i in range(n):
         pay[i] = 0.0
         if assign[i] >= 0:
             a[i] = 0.0
-            w_minus = optimum(code, a, q, k, tmp)
+            # the optimum without i starts from the optimum less i
+            w_minus = optimum_ws(code, a, q, k, tmp, ws, assign)
             a[i] = b[i]
             t = w_minus - (welfare - b[i] * pi[i])
             # Rounding can leave a payment of -1e-17 where the truth is zero.
             pay[i] = 0.0 if abs(t) <= _GAIN_RTOL * welfare else t
+    return welfare
+
+
+@njit(cache=True)
+def _binomials(top, kmax):
+    """``C[x, y] = binomial(x, y)`` for ``0 <= x <= top``, ``0 <= y <= kmax``."""
+    c = np.zeros((top + 1, kmax + 1), dtype=np.int64)
+    for x in range(top + 1):
+        c[x, 0] = 1
+        for y in range(1, min(x, kmax) + 1):
+            c[x, y] = c[x - 1, y - 1] + (c[x - 1, y] if y <= x - 1 else 0)
+    return c
+
+
+@njit(cache=True)
+def subset_lattice_into(ncol, k, offset, nxt):
+    """Fill ``offset`` (k + 2,) and ``nxt`` (offset[k], ncol) for subsets of size <= k.
+
+    The subsets of size ``r`` are numbered ``offset[r] + sum_t C(c_t, t + 1)`` for their
+    elements ``c_0 < ... < c_{r-1}`` (colex rank); ``nxt[s, c] = offset[k + 1]`` (dead)
+    when ``c`` is already in ``s``.
+    """
+    binom = _binomials(ncol, k + 1)
+    offset[0] = 0
+    for r in range(k + 1):
+        offset[r + 1] = offset[r] + binom[ncol, r]
+    dead = offset[k + 1]
+    comb = np.empty(k + 1, dtype=np.int64)
+    for r in range(k):
+        for t in range(r):
+            comb[t] = t
+        for idx in range(binom[ncol, r]):
+            s = offset[r] + idx
+            t = 0
+            for c in range(ncol):
+                if t < r and comb[t] == c:  # c is in the subset
+                    nxt[s, c] = dead
+                    t += 1
+                    continue
+                # c would be element number t of the larger subset
+                rank = binom[c, t + 1]
+                for u in range(t):
+                    rank += binom[comb[u], u + 1]
+                for u in range(t, r):
+                    rank += binom[comb[u], u + 2]
+                nxt[s, c] = offset[r + 1] + rank
+            if r > 0:  # next subset in colex order
+                t = 0
+                while t < r - 1 and comb[t] + 1 == comb[t + 1]:
+                    t += 1
+                comb[t] += 1
+                for u in range(t):
+                    comb[u] = u
+
+
+@njit(cache=True)
+def _chain_layer(val, cont, r, before, k, nxt, offset, gnext, gout):
+    """One row of the chain DP: ``gout[s]``, the best value of rows ``r..`` given used ``s``.
+
+    Only subsets of size ``<= min(before, k)`` can be reached with ``before`` rows above.
+    Branch-free: a pair with ``val <= 0`` is worth -inf, and so is the dead state.
+    """
+    ncol = val.shape[1]
+    top = before if before < k else k
+    last = offset[top + 1]
+    room = min(offset[k], last)  # subsets with room for one more column
+    for s in range(room):
+        best = gnext[s]
+        for c in range(ncol):
+            v0 = val[r, c]
+            v = v0 + cont[r, c] * gnext[nxt[s, c]]
+            best = max(best, v if v0 > 0.0 else -np.inf)
+        gout[s] = best
+    for s in range(room, last):
+        gout[s] = gnext[s]
+    gout[offset[k + 1]] = -np.inf
+
+
+@njit(cache=True)
+def _positive_max(val):
+    vmax = 0.0
+    for v in val.ravel():
+        if v > vmax:
+            vmax = v
+    return vmax
+
+
+@njit(cache=True)
+def cascade_chain_dp(val, cont, k, nxt, offset, g):
+    """Exact DP over rows met in a fixed order, each row taking at most one free column.
+
+    SPEC §3.3 with rows = creatives by score descending and columns = positions (free order,
+    ``decay = 1``), or rows = positions in text order and columns = creatives
+    (``order="text"``, any decay). ``g`` (rows + 1, offset[k + 1] + 1) receives every layer:
+    ``g[r, s]`` is the best value of rows ``r..`` when the columns in ``s`` are taken (the
+    last entry is the dead state). Returns the optimum ``g[0, 0]``.
+    Cost ``O(rows * ncol * offset[k + 1])``.
+    """
+    nrow = val.shape[0]
+    g[nrow, :] = 0.0
+    g[nrow, offset[k + 1]] = -np.inf
+    for r in range(nrow - 1, -1, -1):
+        _chain_layer(val, cont, r, r, k, nxt, offset, g[r + 1], g[r])
+    return g[0, 0]
+
+
+@njit(cache=True)
+def cascade_chain_path(val, cont, k, nxt, offset, g, cols):
+    """The optimum of :func:`cascade_chain_dp` (already run into ``g``), row by row.
+
+    Fills ``cols[r]`` with the column row ``r`` takes, or -1; returns how many rows take
+    one. Ties break deterministically (SPEC §3): each row takes the lowest column whose
+    option is within a relative 1e-13 of the best, and skips only when none is; so among
+    equal optima the earlier rows (lower advertiser index among equal scores) are shown.
+    """
+    nrow, ncol = val.shape
+    tol = _GAIN_RTOL * _positive_max(val)
+    room = offset[k]
+    s = 0
+    count = 0
+    for r in range(nrow):
+        target = g[r, s] - tol
+        pick = -1
+        if s < room:
+            for c in range(ncol):
+                v0 = val[r, c]
+                if v0 > 0.0 and v0 + cont[r, c] * g[r + 1, nxt[s, c]] >= target:
+                    pick = c
+                    break
+        cols[r] = pick
+        if pick >= 0:
+            s = nxt[s, pick]
+            count += 1
+    return count
+
+
+@njit(cache=True)
+def _pair_layer(vq, cq, iq, jq, before, k, off_a, nxt_a, off_b, nxt_b, off2, gnext, gout):
+    """One item of the pair DP: take item ``(iq, jq)`` next, or skip it."""
+    top = before if before < k else k
+    dead_a = off_a[k + 1]
+    dead_b = off_b[k + 1]
+    for r in range(top + 1):
+        na = off_a[r + 1] - off_a[r]
+        nb = off_b[r + 1] - off_b[r]
+        nb_up = off_b[r + 2] - off_b[r + 1] if r < k else 0
+        for a in range(na):
+            for b in range(nb):
+                idx = off2[r] + a * nb + b
+                best = gnext[idx]
+                if r < k and vq > 0.0:
+                    sa = nxt_a[off_a[r] + a, iq]
+                    sb = nxt_b[off_b[r] + b, jq]
+                    if sa < dead_a and sb < dead_b:
+                        up = off2[r + 1] + (sa - off_a[r + 1]) * nb_up + (sb - off_b[r + 1])
+                        best = max(best, vq + cq * gnext[up])
+                gout[idx] = best
+
+
+@njit(cache=True)
+def cascade_pair_dp(val, cont, items_i, items_j, k, off_a, nxt_a, off_b, nxt_b, off2, g):
+    """Exact DP over (creative, position) pairs met in a fixed order (free order, any decay).
+
+    The pairs ``(items_i[q], items_j[q])`` come sorted by the order in which an optimal
+    page renders them (``a p / (1 - decay (1 - p))`` descending); each is taken or
+    skipped. The state is the pair (used creatives, used positions), of equal sizes
+    ``<= k``, numbered ``off2[r] + rank_a * C(m, r) + rank_b`` from the two lattices.
+    ``g`` (items + 1, off2[k + 1]) receives every layer; returns the optimum.
+    Cost ``O(items * sum_r C(n, r) C(m, r))``.
+    """
+    nq = items_i.size
+    g[nq, :] = 0.0
+    for q in range(nq - 1, -1, -1):
+        i = items_i[q]
+        j = items_j[q]
+        _pair_layer(val[i, j], cont[i, j], i, j, q, k, off_a, nxt_a, off_b, nxt_b, off2,
+                    g[q + 1], g[q])
+    return g[0, 0]
+
+
+@njit(cache=True)
+def cascade_pair_path(val, cont, items_i, items_j, k, off_a, nxt_a, off_b, nxt_b, off2, g, take):
+    """The optimum of :func:`cascade_pair_dp` (already run into ``g``): ``take[q]`` says
+    whether item ``q`` is shown; returns how many are. An item is taken whenever taking it
+    is within a relative 1e-13 of the best (ties: earlier items are shown)."""
+    nq = items_i.size
+    tol = _GAIN_RTOL * _positive_max(val)
+    dead_a = off_a[k + 1]
+    dead_b = off_b[k + 1]
+    r = 0
+    a = 0  # rank of the used creatives within size r
+    b = 0  # rank of the used positions within size r
+    count = 0
+    for q in range(nq):
+        i = items_i[q]
+        j = items_j[q]
+        nb = off_b[r + 1] - off_b[r]
+        idx = off2[r] + a * nb + b
+        take[q] = False
+        vq = val[i, j]
+        if r < k and vq > 0.0:
+            sa = nxt_a[off_a[r] + a, i]
+            sb = nxt_b[off_b[r] + b, j]
+            if sa < dead_a and sb < dead_b:
+                nb_up = off_b[r + 2] - off_b[r + 1]
+                up = off2[r + 1] + (sa - off_a[r + 1]) * nb_up + (sb - off_b[r + 1])
+                if vq + cont[i, j] * g[q + 1, up] >= g[q, idx] - tol:
+                    take[q] = True
+                    a = sa - off_a[r + 1]
+                    b = sb - off_b[r + 1]
+                    r += 1
+                    count += 1
+    return count
+
+
+@njit(cache=True)
+def _precedes(key, i1, j1, i2, j2):
+    """Whether pair ``(i1, j1)`` is met before ``(i2, j2)``: higher key first, then lower
+    advertiser index, then lower position index."""
+    k1 = key[i1, j1]
+    k2 = key[i2, j2]
+    if k1 != k2:
+        return k1 > k2
+    if i1 != i2:
+        return i1 < i2
+    return j1 < j2
+
+
+@njit(cache=True)
+def cascade_sequence_value(val, cont, rows, cols, count):
+    """``sum_t val_t prod_{s<t} cont_s`` over the first ``count`` pairs, in the given order."""
+    total = 0.0
+    surv = 1.0
+    for t in range(count):
+        total += surv * val[rows[t], cols[t]]
+        surv *= cont[rows[t], cols[t]]
+    return total
+
+
+@njit(cache=True)
+def _edited_value(val, cont, key, rows, cols, count, drop, add_i, add_j, n_add):
+    """Value of the sorted sequence with the pairs ``drop[t]`` removed and the ``n_add``
+    pairs ``add`` (themselves sorted) merged in at their place in the order."""
+    total = 0.0
+    surv = 1.0
+    a = 0
+    for t in range(count):
+        if drop[t]:
+            continue
+        i = rows[t]
+        j = cols[t]
+        while a < n_add and _precedes(key, add_i[a], add_j[a], i, j):
+            total += surv * val[add_i[a], add_j[a]]
+            surv *= cont[add_i[a], add_j[a]]
+            a += 1
+        total += surv * val[i, j]
+        surv *= cont[i, j]
+    while a < n_add:
+        total += surv * val[add_i[a], add_j[a]]
+        surv *= cont[add_i[a], add_j[a]]
+        a += 1
+    return total
+
+
+@njit(cache=True)
+def _apply_edit(key, rows, cols, count, drop, add_i, add_j, n_add, tmp_r, tmp_c):
+    """Rewrite the sorted sequence in place with ``drop`` removed and ``add`` merged in."""
+    t_new = 0
+    a = 0
+    for t in range(count):
+        if drop[t]:
+            continue
+        while a < n_add and _precedes(key, add_i[a], add_j[a], rows[t], cols[t]):
+            tmp_r[t_new] = add_i[a]
+            tmp_c[t_new] = add_j[a]
+            t_new += 1
+            a += 1
+        tmp_r[t_new] = rows[t]
+        tmp_c[t_new] = cols[t]
+        t_new += 1
+    while a < n_add:
+        tmp_r[t_new] = add_i[a]
+        tmp_c[t_new] = add_j[a]
+        t_new += 1
+        a += 1
+    for t in range(t_new):
+        rows[t] = tmp_r[t]
+        cols[t] = tmp_c[t]
+    return t_new
+
+
+@njit(cache=True)
+def cascade_greedy(val, cont, key, k, rows, cols):
+    """Greedy on the cascade objective over matchings with at most ``k`` pairs.
+
+    Adds, while fewer than ``k`` pairs are shown, the free pair with the largest positive
+    marginal gain (ties: lowest advertiser, then position index); pairs are kept in
+    rendering order (``key`` descending, see :func:`_precedes`). Fills ``rows``/``cols``
+    (length >= k) with the chosen pairs in rendering order and returns their number.
+    With ``decay = 1``, free order, the objective is monotone submodular and the feasible
+    sets are the common independent sets of two matroids, so this is a 1/3-approximation
+    (Fisher, Nemhauser and Wolsey 1978).
+    """
+    n, m = val.shape
+    tol = _GAIN_RTOL * _positive_max(val)
+    used_r = np.zeros(n, dtype=np.bool_)
+    used_c = np.zeros(m, dtype=np.bool_)
+    drop = np.zeros(max(k, 1), dtype=np.bool_)
+    add_i = np.empty(1, dtype=np.int64)
+    add_j = np.empty(1, dtype=np.int64)
+    tmp_r = np.empty(max(k, 1), dtype=np.int64)
+    tmp_c = np.empty(max(k, 1), dtype=np.int64)
+    count = 0
+    cur = 0.0
+    while count < k:
+        best = -np.inf
+        bi = -1
+        bj = -1
+        for i in range(n):
+            if used_r[i]:
+                continue
+            for j in range(m):
+                if used_c[j] or val[i, j] <= 0.0:
+                    continue
+                add_i[0] = i
+                add_j[0] = j
+                v = _edited_value(val, cont, key, rows, cols, count, drop, add_i, add_j, 1)
+                if v > cur + tol and v > best + tol:
+                    best = v
+                    bi = i
+                    bj = j
+        if bi < 0:
+            break
+        add_i[0] = bi
+        add_j[0] = bj
+        count = _apply_edit(key, rows, cols, count, drop, add_i, add_j, 1, tmp_r, tmp_c)
+        used_r[bi] = True
+        used_c[bj] = True
+        cur = cascade_sequence_value(val, cont, rows, cols, count)
+    return count
+
+
+@njit(cache=True)
+def _record(v, drop, count, add_i, add_j, n_add, best_drop, best_i, best_j):
+    for t in range(count):
+        best_drop[t] = drop[t]
+    for a in range(n_add):
+        best_i[a] = add_i[a]
+        best_j[a] = add_j[a]
+    return v
+
+
+@njit(cache=True)
+def _sort_two(key, add_i, add_j):
+    if _precedes(key, add_i[1], add_j[1], add_i[0], add_j[0]):
+        ti = add_i[0]
+        tj = add_j[0]
+        add_i[0] = add_i[1]
+        add_j[0] = add_j[1]
+        add_i[1] = ti
+        add_j[1] = tj
+
+
+@njit(cache=True)
+def cascade_local_search(val, cont, key, k, swap, monotone, rows, cols, count, max_moves):
+    """Local search from the sorted sequence in ``rows``/``cols[:count]``; returns its size.
+
+    A move adds a set ``A`` of at most ``swap`` (1 or 2) new pairs and removes what must
+    go for the result to be a matching with at most ``k`` pairs (the pairs sharing a
+    creative or position with ``A``, and, when over ``k``, the best choice of further
+    pairs); when ``monotone`` is False, dropping one pair is a move too. The best
+    improving move (by more than a relative 1e-13) is applied until none is left or
+    ``max_moves`` were made. For ``decay = 1``, free order, a local optimum for
+    ``swap = p`` is a ``1/(2 + 1/p)``-approximation (Lee, Sviridenko and Vondrak 2010:
+    monotone submodular objective, two matroids); this neighbourhood contains theirs.
+    ``monotone`` also enables pruning by ``f(X + A) <= f(X) + sum_A val``.
+    """
+    n, m = val.shape
+    vmax = _positive_max(val)
+    tol = _GAIN_RTOL * vmax
+    npairs = 0
+    for i in range(n):
+        for j in range(m):
+            if val[i, j] > 0.0:
+                npairs += 1
+    ci = np.empty(npairs, dtype=np.int64)
+    cj = np.empty(npairs, dtype=np.int64)
+    cv = np.empty(npairs)
+    q = 0
+    for i in range(n):
+        for j in range(m):
+            if val[i, j] > 0.0:
+                ci[q] = i
+                cj[q] = j
+                cv[q] = -val[i, j]
+                q += 1
+    perm = np.argsort(cv, kind="mergesort")  # by value descending, ties in index order
+    ci = ci[perm]
+    cj = cj[perm]
+    kk = max(k, 1)
+    row_at = np.empty(n, dtype=np.int64)
+    col_at = np.empty(m, dtype=np.int64)
+    drop = np.zeros(kk, dtype=np.bool_)
+    best_drop = np.zeros(kk, dtype=np.bool_)
+    add_i = np.empty(2, dtype=np.int64)
+    add_j = np.empty(2, dtype=np.int64)
+    best_i = np.empty(2, dtype=np.int64)
+    best_j = np.empty(2, dtype=np.int64)
+    tmp_r = np.empty(kk + 2, dtype=np.int64)
+    tmp_c = np.empty(kk + 2, dtype=np.int64)
+    for _ in range(max_moves):
+        row_at[:] = -1
+        col_at[:] = -1
+        for t in range(count):
+            row_at[rows[t]] = t
+            col_at[cols[t]] = t
+        cur = cascade_sequence_value(val, cont, rows, cols, count)
+        best = cur + tol
+        best_na = -1
+        if not monotone:
+            for t in range(count):
+                drop[t] = True
+                v = _edited_value(val, cont, key, rows, cols, count, drop, add_i, add_j, 0)
+                if v > best:
+                    best = _record(v, drop, count, add_i, add_j, 0, best_drop, best_i, best_j)
+                    best_na = 0
+                drop[t] = False
+        for q in range(npairs):
+            i = ci[q]
+            j = cj[q]
+            ri = row_at[i]
+            if ri >= 0 and cols[ri] == j:
+                continue
+            rj = col_at[j]
+            nf = 0
+            if ri >= 0:
+                drop[ri] = True
+                nf += 1
+            if rj >= 0 and rj != ri:
+                drop[rj] = True
+                nf += 1
+            add_i[0] = i
+            add_j[0] = j
+            if count - nf + 1 <= k:
+                v = _edited_value(val, cont, key, rows, cols, count, drop, add_i, add_j, 1)
+                if v > best:
+                    best = _record(v, drop, count, add_i, add_j, 1, best_drop, best_i, best_j)
+                    best_na = 1
+            else:
+                for t in range(count):
+                    if drop[t]:
+                        continue
+                    drop[t] = True
+                    v = _edited_value(val, cont, key, rows, cols, count, drop, add_i, add_j, 1)
+                    if v > best:
+                        best = _record(v, drop, count, add_i, add_j, 1, best_drop, best_i, best_j)
+                        best_na = 1
+                    drop[t] = False
+            if ri >= 0:
+                drop[ri] = False
+            if rj >= 0:
+                drop[rj] = False
+        if best_na < 0 and swap >= 2:
+            for q1 in range(npairs):
+                i1 = ci[q1]
+                j1 = cj[q1]
+                r1 = row_at[i1]
+                if r1 >= 0 and cols[r1] == j1:
+                    continue
+                c1 = col_at[j1]
+                if r1 >= 0:
+                    drop[r1] = True
+                if c1 >= 0:
+                    drop[c1] = True
+                v1 = val[i1, j1]
+                f1 = 0.0
+                if monotone:
+                    f1 = _edited_value(val, cont, key, rows, cols, count, drop, add_i, add_j, 0)
+                for q2 in range(q1 + 1, npairs):
+                    i2 = ci[q2]
+                    j2 = cj[q2]
+                    if monotone and f1 + v1 + val[i2, j2] <= best:
+                        break  # later pairs are worth even less
+                    if i2 == i1 or j2 == j1:
+                        continue
+                    r2 = row_at[i2]
+                    if r2 >= 0 and cols[r2] == j2:
+                        continue
+                    c2 = col_at[j2]
+                    new_r2 = r2 >= 0 and not drop[r2]
+                    if new_r2:
+                        drop[r2] = True
+                    new_c2 = c2 >= 0 and not drop[c2]
+                    if new_c2:
+                        drop[c2] = True
+                    nf = 0
+                    for t in range(count):
+                        if drop[t]:
+                            nf += 1
+                    add_i[0] = i1
+                    add_j[0] = j1
+                    add_i[1] = i2
+                    add_j[1] = j2
+                    _sort_two(key, add_i, add_j)
+                    extra = count - nf + 2 - k
+                    if extra <= 0:
+                        v = _edited_value(val, cont, key, rows, cols, count, drop, add_i, add_j, 2)
+                        if v > best:
+                            best = _record(v, drop, count, add_i, add_j, 2, best_drop, best_i, best_j)
+                            best_na = 2
+                    else:
+                        for t in range(count):
+                            if drop[t]:
+                                continue
+                            drop[t] = True
+                            if extra == 1:
+                                v = _edited_value(val, cont, key, rows, cols, count, drop, add_i, add_j, 2)
+                                if v > best:
+                                    best = _record(v, drop, count, add_i, add_j, 2, best_drop, best_i, best_j)
+                                    best_na = 2
+                            else:
+                                for u in range(t + 1, count):
+                                    if drop[u]:
+                                        continue
+                                    drop[u] = True
+                                    v = _edited_value(val, cont, key, rows, cols, count, drop, add_i, add_j, 2)
+                                    if v > best:
+                                        best = _record(v, drop, count, add_i, add_j, 2, best_drop,
+                                                       best_i, best_j)
+                                        best_na = 2
+                                    drop[u] = False
+                            drop[t] = False
+                    if new_r2:
+                        drop[r2] = False
+                    if new_c2:
+                        drop[c2] = False
+                if r1 >= 0:
+                    drop[r1] = False
+                if c1 >= 0:
+                    drop[c1] = False
+        if best_na < 0:
+            break
+        count = _apply_edit(key, rows, cols, count, best_drop, best_i, best_j, best_na, tmp_r, tmp_c)
+        for t in range(kk):
+            best_drop[t] = False
+    return count
+
+
+@njit(cache=True)
+def _cascade_vcg_one(b, p, k, nxt, offset, rows, val, cont, g, ga, gb, cols, assign, ctr, pay):
+    """VCG for one auction, cascade model with ``decay = 1`` and free order.
+
+    The exact DP runs once over the creatives by bid descending, keeping every layer in
+    ``g``. Without a shown creative at row ``x`` the layers below ``x`` are unchanged, so
+    ``W*_{-x}`` only recomputes rows ``x - 1 .. 0``. Returns the welfare.
+    """
+    n, m = p.shape
+    nrow = 0
+    for i in range(n):
+        assign[i] = -1
+        ctr[i] = 0.0
+        pay[i] = 0.0
+        if b[i] <= 0.0:
+            continue
+        useful = False
+        for j in range(m):
+            if p[i, j] > 0.0:
+                useful = True
+        if not useful:
+            continue
+        # insertion into rows by bid descending; equal bids keep index order
+        t = nrow
+        while t > 0 and b[rows[t - 1]] < b[i]:
+            rows[t] = rows[t - 1]
+            t -= 1
+        rows[t] = i
+        nrow += 1
+    if nrow == 0:
+        return 0.0
+    for r in range(nrow):
+        i = rows[r]
+        for j in range(m):
+            val[r, j] = b[i] * p[i, j]
+            cont[r, j] = 1.0 - p[i, j]
+    vr = val[:nrow]
+    cr = cont[:nrow]
+    top = nrow if nrow < k else k
+    g[nrow, : offset[top + 1]] = 0.0
+    g[nrow, offset[k + 1]] = -np.inf
+    for r in range(nrow - 1, -1, -1):
+        _chain_layer(vr, cr, r, r, k, nxt, offset, g[r + 1], g[r])
+    welfare = g[0, 0]
+    cascade_chain_path(vr, cr, k, nxt, offset, g, cols)
+    surv = 1.0
+    for r in range(nrow):
+        j = cols[r]
+        if j >= 0:
+            i = rows[r]
+            assign[i] = j
+            ctr[i] = p[i, j] * surv
+            surv *= 1.0 - p[i, j]
+    for x in range(nrow):
+        if cols[x] < 0:
+            continue
+        src = g[x + 1]
+        dst = ga
+        for r in range(x - 1, -1, -1):
+            _chain_layer(vr, cr, r, r, k, nxt, offset, src, dst)
+            src = dst
+            dst = gb if dst is ga else ga
+        i = rows[x]
+        t = src[0] - (welfare - b[i] * ctr[i])
+        pay[i] = 0.0 if abs(t) <= _GAIN_RTOL * welfare else t
+    return welfare
+
+
+@njit(cache=True)
+def cascade_vcg_into(b, p, k, nxt, offset, assign, ctr, pay):
+    """VCG for one auction under ``Cascade()`` (decay 1, free order); returns the welfare.
+
+    ``k <= min(n, m)``; ``nxt``/``offset`` from :func:`subset_lattice_into` for ``(m, k)``.
+    Fills ``assign``, ``ctr`` and ``pay`` (n,). Rendering order: shown creatives by bid
+    descending (ties: lower index first).
+    """
+    n, m = p.shape
+    total = offset[k + 1] + 1
+    return _cascade_vcg_one(b, p, k, nxt, offset, np.empty(n, dtype=np.int64), np.empty((n, m)),
+                            np.empty((n, m)), np.empty((n + 1, total)), np.empty(total),
+                            np.empty(total), np.empty(n, dtype=np.int64), assign, ctr, pay)
+
+
+@njit(cache=True)
+def cascade_vcg_batch(bids, p, k, assign, ctr, pay):
+    """VCG for a block of auctions under ``Cascade()`` (decay 1, free order).
+
+    ``bids`` (B, n), ``p`` (B, n, m), at most ``k`` shown; fills ``assign``, ``ctr`` and
+    ``pay`` (B, n) and returns the welfare of each auction as a (B,) array. The rendering
+    order of auction ``b`` is its shown creatives by bid descending (ties: lower index
+    first). Same allocation and payments as :func:`auctions.vcg` with ``method="exact"``.
+    """
+    nb, n = bids.shape
+    m = p.shape[2]
+    kk = min(k, m, n)
+    binom = _binomials(m, kk + 1)
+    offset = np.empty(kk + 2, dtype=np.int64)
+    offset[0] = 0
+    for r in range(kk + 1):
+        offset[r + 1] = offset[r] + binom[m, r]
+    nxt = np.empty((max(offset[kk], 1), m), dtype=np.int64)
+    subset_lattice_into(m, kk, offset, nxt)
+    total = offset[kk + 1] + 1  # and the dead state
+    rows = np.empty(n, dtype=np.int64)
+    cols = np.empty(n, dtype=np.int64)
+    val = np.empty((n, m))
+    cont = np.empty((n, m))
+    g = np.empty((n + 1, total))
+    ga = np.empty(total)
+    gb = np.empty(total)
+    welfare = np.empty(nb)
+    for t in range(nb):
+        welfare[t] = _cascade_vcg_one(bids[t], p[t], kk, nxt, offset, rows, val, cont, g, ga, gb,
+                                      cols, assign[t], ctr[t], pay[t])
+    return welfare
+
+
+@njit(cache=True, parallel=True)
+def cascade_vcg_batch_parallel(bids, p, k, assign, ctr, pay):
+    """:func:`cascade_vcg_batch` over Numba's threads (``numba.set_num_threads``).
+
+    The auctions are split into chunks of at least 64, each with its own scratch space;
+    every auction is computed by the same code as in the serial kernel, so the results are
+    bit-identical whatever the number of threads.
+    """
+    nb, n = bids.shape
+    m = p.shape[2]
+    kk = min(k, m, n)
+    binom = _binomials(m, kk + 1)
+    offset = np.empty(kk + 2, dtype=np.int64)
+    offset[0] = 0
+    for r in range(kk + 1):
+        offset[r + 1] = offset[r] + binom[m, r]
+    nxt = np.empty((max(offset[kk], 1), m), dtype=np.int64)
+    subset_lattice_into(m, kk, offset, nxt)
+    total = offset[kk + 1] + 1
+    welfare = np.empty(nb)
+    nchunks = max(1, min(nb // 64, 256))
+    for chunk in prange(nchunks):
+        lo = chunk * nb // nchunks
+        hi = (chunk + 1) * nb // nchunks
+        rows = np.empty(n, dtype=np.int64)
+        cols = np.empty(n, dtype=np.int64)
+        val = np.empty((n, m))
+        cont = np.empty((n, m))
+        g = np.empty((n + 1, total))
+        ga = np.empty(total)
+        gb = np.empty(total)
+        for t in range(lo, hi):
+            welfare[t] = _cascade_vcg_one(bids[t], p[t], kk, nxt, offset, rows, val, cont, g, ga,
+                                          gb, cols, assign[t], ctr[t], pay[t])
     return welfare

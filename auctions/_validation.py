@@ -8,30 +8,33 @@ import numpy as np
 from models.base import UserModel
 
 
-def check_p(p) -> np.ndarray:
+def _as_float_array(x, name):
     try:
-        p = np.asarray(p, dtype=float)
+        return np.asarray(x, dtype=float)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"p must be a 2-D array of floats: {exc}") from None
+        raise TypeError(f"{name} must be an array of floats: {exc}") from None
+
+
+def check_p(p) -> np.ndarray:
+    p = _as_float_array(p, "p")
     if p.ndim != 2 or p.shape[0] == 0 or p.shape[1] == 0:
         raise ValueError(f"p must be a non-empty 2-D (n, m) array, got shape {p.shape}")
-    if not np.all(np.isfinite(p)):
-        raise ValueError("p must be finite (found NaN or infinite values)")
-    if np.any(p < 0.0) or np.any(p >= 1.0):
+    # One pass on the happy path: NaN fails both comparisons.
+    if not ((p >= 0.0) & (p < 1.0)).all():
+        if not np.isfinite(p).all():
+            raise ValueError("p must be finite (found NaN or infinite values)")
         raise ValueError("p must lie in [0, 1): click-through rates")
     return p
 
 
 def check_vector(x, name: str, n: int, *, nonnegative: bool) -> np.ndarray:
-    try:
-        x = np.asarray(x, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a 1-D array of floats: {exc}") from None
+    x = _as_float_array(x, name)
     if x.ndim != 1 or x.shape[0] != n:
         raise ValueError(f"{name} must be a 1-D array of length n={n}, got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} must be finite (found NaN or infinite values)")
-    if nonnegative and np.any(x < 0.0):
+    ok = (x >= 0.0) & (x < np.inf) if nonnegative else np.isfinite(x)
+    if not ok.all():
+        if not np.isfinite(x).all():
+            raise ValueError(f"{name} must be finite (found NaN or infinite values)")
         raise ValueError(f"{name} must be non-negative")
     return x
 

@@ -25,12 +25,16 @@ class Solver:
 
     ``solve(scores, p, model, k)`` returns ``(assignment, order)``. ``kernel(p, model)``,
     when present, returns ``(code, q)`` for :func:`auctions._kernels.optimum`.
+    ``vcg(bids, p, model, k)``, when present, returns ``(Allocation, payments)`` of VCG
+    computed in one pass that shares work across the re-solves, or None for models it has
+    no shortcut for.
     """
 
     name: str
     solve: Callable
     exact: bool
     kernel: Callable | None = None
+    vcg: Callable | None = None
 
 
 _SOLVERS: dict[type, dict[str, Solver]] = {}
@@ -106,7 +110,7 @@ def allocate(scores, p, *, model, k=None, method="auto") -> Allocation:
     >>> p = np.array([[0.5, 0.4], [0.3, 0.2], [0.2, 0.1]])
     >>> a = allocate([1.0, 0.9, 0.2], p, model=MNL(), k=2)
     >>> a.assignment, round(a.value, 4)
-    (array([ 0,  1, -1]), 0.5714)
+    (array([ 0,  1, -1]), 0.5444)
     """
     scores, p, model, k = check_instance(scores, p, model, k, bids_name="scores", nonnegative=False)
     solver = get_solver(scores, p, model, k, method)
@@ -169,7 +173,7 @@ def _charnes_cooper(scores, num_weight, den_weight, k):
 
     Charnes-Cooper: ``y = x * y0`` with ``y0 + sum d y = 1`` turns the linear-fractional
     objective into a linear one over the homogenised matching polytope, whose vertices are
-    the (integral) matchings; HiGHS' simplex returns a vertex.
+    the (integral) matchings.
     """
     import cvxpy as cp
 
@@ -186,7 +190,8 @@ def _charnes_cooper(scores, num_weight, den_weight, k):
         cp.multiply(~keep, y) == 0,
     ]
     problem = cp.Problem(cp.Maximize(cp.sum(cp.multiply(c, y))), constraints)
-    problem.solve(solver=cp.HIGHS if "HIGHS" in cp.installed_solvers() else None)
+    # SciPy's HiGHS dual simplex: returns a vertex, ships with scipy, prints nothing.
+    problem.solve(solver=cp.SCIPY, scipy_options={"method": "highs-ds"})
     if problem.status != cp.OPTIMAL:
         raise RuntimeError(f"the Charnes-Cooper LP ended with status {problem.status}")
     x = np.asarray(y.value) / float(y0.value)

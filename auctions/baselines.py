@@ -49,7 +49,7 @@ def gsp_separable(bids, p, *, model, k=None) -> Outcome:
     >>> p = np.outer([0.5, 0.4, 0.2], [0.3, 0.1])
     >>> out = gsp_separable([1.0, 2.0, 1.5], p, model=Independent(), k=2)
     >>> out.assignment, out.price_per_click.round(4)
-    (array([-1,  0,  1]), array([0.  , 1.25, 0.5 ]))
+    (array([ 1,  0, -1]), array([0.6 , 1.25, 0.  ]))
     """
     bids, p, model, k = check_instance(bids, p, model, k)
     alpha, beta = rank_one_fit(p)
@@ -80,7 +80,7 @@ def vcg_independent(bids, p, *, model, k=None) -> Outcome:
     >>> from models import MNL
     >>> out = vcg_independent([1.0, 0.5], np.array([[0.3, 0.2], [0.3, 0.2]]), model=MNL(), k=2)
     >>> out.assignment, out.ctr.round(4)
-    (array([0, 1]), array([0.3 , 0.1346]))
+    (array([0, 1]), array([0.2553, 0.1489]))
     """
     bids, p, model, k = check_instance(bids, p, model, k)
     naive = vcg(bids, p, model=Independent(), k=k)

@@ -93,15 +93,19 @@ class Outcome:
 
 
 def make_outcome(mechanism, allocation, bids, scores, payments) -> Outcome:
+    """Package an outcome; takes ownership of ``payments`` (a fresh float array)."""
     pi = allocation.ctr
-    payments = np.asarray(payments, dtype=float)
-    ppc = np.divide(payments, pi, out=np.zeros_like(payments), where=pi > 0)
+    ppc = np.zeros_like(payments)
+    shown = pi > 0
+    ppc[shown] = payments[shown] / pi[shown]
+    for a in (payments, ppc):
+        a.setflags(write=False)
     return Outcome(
         assignment=allocation.assignment,
         order=allocation.order,
         ctr=pi,
-        payments=frozen_array(payments),
-        price_per_click=frozen_array(ppc),
+        payments=payments,
+        price_per_click=ppc,
         welfare=float(np.dot(bids, pi)),
         revenue=float(payments.sum()),
         scores=frozen_array(scores),

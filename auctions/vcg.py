@@ -6,7 +6,7 @@ import numpy as np
 from . import _kernels
 from ._validation import check_instance
 from .allocation import get_solver, solve_with, text_order
-from .outcome import Allocation, Outcome, frozen_array, make_outcome
+from .outcome import Allocation, Outcome, make_outcome
 
 
 def vcg(bids, p, *, model, k=None, method="auto") -> Outcome:
@@ -43,7 +43,7 @@ def vcg(bids, p, *, model, k=None, method="auto") -> Outcome:
     >>> out.assignment
     array([ 0,  1, -1])
     >>> out.price_per_click.round(4)
-    array([0.5667, 0.    , 0.    ])
+    array([0.3825, 0.5   , 0.    ])
     """
     bids, p, model, k = check_instance(bids, p, model, k)
     solver = get_solver(bids, p, model, k, method)
@@ -52,16 +52,23 @@ def vcg(bids, p, *, model, k=None, method="auto") -> Outcome:
         n = bids.size
         assign, pi, pay = np.empty(n, dtype=np.int64), np.empty(n), np.empty(n)
         welfare = _kernels.vcg_into(code, bids, q, k, assign, pi, pay)
+        order = text_order(assign)
+        for a in (assign, order, pi):
+            a.setflags(write=False)
         alloc = Allocation(
-            assignment=frozen_array(assign, dtype=np.int64),
-            order=frozen_array(text_order(assign), dtype=np.int64),
-            ctr=frozen_array(pi),
+            assignment=assign,
+            order=order,
+            ctr=pi,
             value=float(welfare),
             method=solver.name,
             exact=True,
             upper_bound=float(welfare),
             ratio=1.0,
         )
+        return make_outcome("vcg", alloc, bids, bids, pay)
+    shortcut = solver.vcg(bids, p, model, k) if solver.vcg is not None else None
+    if shortcut is not None:  # one pass that shares work across the re-solves
+        alloc, pay = shortcut
         return make_outcome("vcg", alloc, bids, bids, pay)
     alloc = solve_with(solver, bids, p, model, k)
     pay = np.zeros(bids.size)

@@ -29,6 +29,8 @@ def instances(seed, count):
 @pytest.mark.parametrize("name", sorted(MECHANISMS))
 def test_feasible_individually_rational_and_losers_pay_nothing(name, model):
     mech = MECHANISMS[name]
+    if not mech.runs(model):
+        pytest.skip(f"{name} does not run under {model!r}")
     for values, p, k, _ in instances(0, 25):
         out = run(mech, values, p, model, k)
         shown = out.assignment[out.assignment >= 0]
@@ -64,4 +66,5 @@ def test_vcg_welfare_is_highest(model):
     for values, p, k, _ in instances(2, 25):
         best = vcg(values, p, model=model, k=k).welfare
         for name, mech in MECHANISMS.items():
-            assert run(mech, values, p, model, k).welfare <= best + 1e-12, name
+            if mech.runs(model):
+                assert run(mech, values, p, model, k).welfare <= best + 1e-12, name
