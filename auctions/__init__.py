@@ -1,5 +1,7 @@
 """Winner determination, mechanisms and payments for position auctions in AI answers."""
-from .allocation import Solver, allocate, methods, register_chooser, register_solver
+from .allocation import (
+    ApproximateRuleWarning, Solver, allocate, methods, register_chooser, register_solver,
+)
 from .audit import AuditReport, Instance, audit, sample_instances
 from .baselines import gsp_separable, rank_one_fit, vcg_independent
 from .cascade import exact_cost
@@ -12,10 +14,10 @@ from .threshold import cascade_greedy, cascade_local_search, threshold_auction
 from .vcg import vcg
 
 __all__ = [
-    "Allocation", "MECHANISMS", "Mechanism", "Outcome", "Solver", "VirtualValue", "allocate",
-    "envelope", "get_mechanism", "gsp_separable", "methods", "myerson", "rank_one_fit",
-    "register", "register_chooser", "register_solver", "threshold_payment", "vcg",
+    "Allocation", "ApproximateRuleWarning", "AuditReport", "Instance", "MECHANISMS", "Mechanism",
+    "Outcome", "Solver", "VirtualValue", "allocate", "audit", "cascade_greedy",
+    "cascade_local_search", "envelope", "exact_cost", "get_mechanism", "gsp_separable", "methods",
+    "myerson", "rank_one_fit", "register", "register_chooser", "register_solver",
+    "sample_instances", "step_threshold_payment", "threshold_auction", "threshold_payment", "vcg",
     "vcg_independent",
-    "AuditReport", "Instance", "audit", "cascade_greedy", "cascade_local_search", "exact_cost",
-    "sample_instances", "step_threshold_payment", "threshold_auction",
 ]

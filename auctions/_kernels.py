@@ -32,7 +32,6 @@ def workspace(n, m):
         np.empty(m),  # column potentials
         np.empty(n),  # row distances
         np.empty(m),  # column distances
-        np.empty(n, dtype=np.bool_),  # rows settled
         np.empty(m, dtype=np.bool_),  # columns settled
         np.empty(m, dtype=np.int64),  # predecessor row of each column
         np.empty(n, dtype=np.int64),  # advertiser behind each active row
@@ -53,11 +52,11 @@ def max_weight_matching_k(w, k, row_match, col_match):
     """
     n, m = w.shape
     ws = workspace(n, m)
-    return _matching(w, k, row_match, col_match, ws[3], ws[4], ws[5], ws[6], ws[7], ws[8], ws[9])
+    return _matching(w, k, row_match, col_match, ws[3], ws[4], ws[5], ws[6], ws[7], ws[8])
 
 
 @njit(cache=True, inline="always")
-def _matching(w, k, row_match, col_match, hr, hc, dr, dc, done_r, done_c, prev_c):
+def _matching(w, k, row_match, col_match, hr, hc, dr, dc, done_c, prev_c):
     n, m = w.shape
     row_match[:] = -1
     col_match[:] = -1
@@ -85,17 +84,16 @@ def _matching(w, k, row_match, col_match, hr, hc, dr, dc, done_r, done_c, prev_c
             ht = hc[j]
 
     for _ in range(k):
+        # Dijkstra over the columns only: a matched row is reached through its column
+        # alone, and every free row sits at reduced distance 0, the least possible, so they
+        # are settled first and all at once. Each pop scans m columns, not n + m nodes.
         for j in range(m):
             dc[j] = np.inf
             done_c[j] = False
-        # Free rows sit at reduced distance 0, the least possible, so they are settled
-        # first and all at once, without the Dijkstra scan.
         for i in range(n):
             dr[i] = np.inf
-            done_r[i] = False
             if row_match[i] < 0:
                 dr[i] = 0.0
-                done_r[i] = True
                 for j in range(m):
                     if w[i, j] > 0.0:
                         nd = -w[i, j] + hr[i] - hc[j]
@@ -106,48 +104,36 @@ def _matching(w, k, row_match, col_match, hr, hc, dr, dc, done_r, done_c, prev_c
         best_c = -1
         while True:
             mn = np.inf
-            kind = -1
-            idx = -1
-            for i in range(n):
-                if not done_r[i] and dr[i] < mn:
-                    mn = dr[i]
-                    kind = 0
-                    idx = i
-            for j in range(m):
-                if not done_c[j] and dc[j] < mn:
-                    mn = dc[j]
-                    kind = 1
-                    idx = j
-            if kind < 0 or dt <= mn:
+            j = -1
+            for jj in range(m):
+                if not done_c[jj] and dc[jj] < mn:
+                    mn = dc[jj]
+                    j = jj
+            if j < 0 or dt <= mn:
                 break
-            if kind == 0:
-                i = idx
-                done_r[i] = True
-                for j in range(m):
-                    if not done_c[j] and w[i, j] > 0.0 and row_match[i] != j:
-                        nd = mn - w[i, j] + hr[i] - hc[j]
-                        if nd < dc[j]:
-                            dc[j] = nd
-                            prev_c[j] = i
-            else:
-                j = idx
-                done_c[j] = True
-                i = col_match[j]
-                if i < 0:
-                    nd = mn + hc[j] - ht
-                    if nd < dt:
-                        dt = nd
-                        best_c = j
-                elif not done_r[i]:
-                    nd = mn + w[i, j] + hc[j] - hr[i]
-                    if nd < dr[i]:
-                        dr[i] = nd
+            done_c[j] = True
+            i = col_match[j]
+            if i < 0:
+                nd = mn + hc[j] - ht
+                if nd < dt:
+                    dt = nd
+                    best_c = j
+                continue
+            di = mn + w[i, j] + hc[j] - hr[i]
+            dr[i] = di
+            for jj in range(m):
+                if not done_c[jj] and w[i, jj] > 0.0 and jj != j:
+                    nd = di - w[i, jj] + hr[i] - hc[jj]
+                    if nd < dc[jj]:
+                        dc[jj] = nd
+                        prev_c[jj] = i
         if best_c < 0 or dt + ht >= -tol:
             break
+        # h += min(d, dt) keeps every reduced cost non-negative after an early stop.
         for i in range(n):
-            hr[i] += dr[i] if done_r[i] else dt
+            hr[i] += min(dr[i], dt)
         for j in range(m):
-            hc[j] += dc[j] if done_c[j] else dt
+            hc[j] += min(dc[j], dt)
         ht += dt
         j = best_c
         while True:
@@ -213,7 +199,7 @@ def optimum_ws(code, a, q, k, assign, ws, hint):
     ``a[i] > lam`` can gain from being shown, so each matching runs on those rows alone.
     """
     n, m = q.shape
-    s, cur, col, rows = ws[0], ws[1], ws[2], ws[10]
+    s, cur, col, rows = ws[0], ws[1], ws[2], ws[9]
     assign[:] = -1
     lam = 0.0
     if code == MNL:
@@ -238,7 +224,7 @@ def optimum_ws(code, a, q, k, assign, ws, hint):
                 r += 1
         gain = 0.0
         if r > 0:
-            gain = _matching(s[:r], k, cur[:r], col, ws[3][:r], ws[4], ws[5][:r], ws[6], ws[7][:r], ws[8], ws[9])
+            gain = _matching(s[:r], k, cur[:r], col, ws[3][:r], ws[4], ws[5][:r], ws[6], ws[7], ws[8])
         if code == INDEPENDENT:
             for t in range(r):
                 if cur[t] >= 0:
@@ -991,3 +977,20 @@ def cascade_vcg_batch_parallel(bids, p, k, assign, ctr, pay):
             welfare[t] = _cascade_vcg_one(bids[t], p[t], kk, nxt, offset, rows, val, cont, g, ga,
                                           gb, cols, assign[t], ctr[t], pay[t])
     return welfare
+
+
+@njit(cache=True)
+def all_within(x, lo, hi):
+    """Whether every entry of ``x`` lies in ``[lo, hi)`` (NaN does not). Input validation
+    of the single-auction functions, in one pass and one call."""
+    for v in x.ravel():
+        if not (v >= lo and v < hi):
+            return False
+    return True
+
+
+@njit(cache=True)
+def per_click_into(pay, pi, ppc):
+    """Prices per click, ``pay / pi``, and 0 where nothing is shown."""
+    for i in range(pay.size):
+        ppc[i] = pay[i] / pi[i] if pi[i] > 0.0 else 0.0

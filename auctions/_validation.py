@@ -7,6 +7,8 @@ import numpy as np
 
 from models.base import UserModel
 
+from ._kernels import all_within
+
 
 def _as_float_array(x, name):
     try:
@@ -19,8 +21,7 @@ def check_p(p) -> np.ndarray:
     p = _as_float_array(p, "p")
     if p.ndim != 2 or p.shape[0] == 0 or p.shape[1] == 0:
         raise ValueError(f"p must be a non-empty 2-D (n, m) array, got shape {p.shape}")
-    # One pass on the happy path: NaN fails both comparisons.
-    if not ((p >= 0.0) & (p < 1.0)).all():
+    if not all_within(p, 0.0, 1.0):  # NaN fails too
         if not np.isfinite(p).all():
             raise ValueError("p must be finite (found NaN or infinite values)")
         raise ValueError("p must lie in [0, 1): click-through rates")
@@ -31,8 +32,7 @@ def check_vector(x, name: str, n: int, *, nonnegative: bool) -> np.ndarray:
     x = _as_float_array(x, name)
     if x.ndim != 1 or x.shape[0] != n:
         raise ValueError(f"{name} must be a 1-D array of length n={n}, got shape {x.shape}")
-    ok = (x >= 0.0) & (x < np.inf) if nonnegative else np.isfinite(x)
-    if not ok.all():
+    if not all_within(x, 0.0 if nonnegative else -np.inf, np.inf):
         if not np.isfinite(x).all():
             raise ValueError(f"{name} must be finite (found NaN or infinite values)")
         raise ValueError(f"{name} must be non-negative")

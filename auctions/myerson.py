@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_instance
-from .allocation import get_solver, response, solve_with
+from .allocation import get_solver, response, solve_with, warn_if_approximate
 from .outcome import Outcome, make_outcome
 from .payments import threshold_payment
 from .priors import virtual_values_for
@@ -54,6 +54,7 @@ def myerson(bids, p, *, model, priors, k=None, method="auto") -> Outcome:
     scores = np.array([phi(b) for phi, b in zip(phis, bids)], dtype=float)
     solver = get_solver(scores, p, model, k, method)
     alloc = solve_with(solver, scores, p, model, k)
+    warn_if_approximate("myerson", alloc)
     pay = np.zeros(bids.size)
     for i in np.flatnonzero(alloc.assignment >= 0):
         solve = response(solver, scores, p, model, k, i)

@@ -19,7 +19,11 @@ are kept as regression tests in ``tests/test_cascade_approx.py``:
   the exchanges reach, and a creative placed ahead of the bidder can appear.
 
 Payments are therefore floored at zero (no subsidies); they remain individually rational,
-since the integral of a non-negative CTR is non-negative.
+since the integral of a non-negative CTR is non-negative. For a non-monotone rule the
+bisection of :func:`~auctions.step_threshold_payment` can also miss a narrow interval of
+bids where the CTR is higher (in the greedy example, bids in ``(0.3356, 0.343)``), so the
+payment depends on where its probes land: one more way to gain by misreporting, which the
+audit finds (``tests/test_audit.py``).
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ import numpy as np
 
 from . import _kernels
 from ._validation import check_instance
-from .allocation import get_solver, solve_with, text_order
+from .allocation import get_solver, solve_with, text_order, warn_if_approximate
 from .outcome import Allocation, Outcome, make_outcome
 
 
@@ -32,6 +32,12 @@ def vcg(bids, p, *, model, k=None, method="auto") -> Outcome:
     Returns
     -------
     Outcome
+
+    Warns
+    -----
+    ApproximateRuleWarning
+        When ``method="auto"`` had to fall back to an approximate rule (a cascade instance
+        beyond the exact budget): the payments are then not guaranteed truthful.
 
     Examples
     --------
@@ -69,8 +75,10 @@ def vcg(bids, p, *, model, k=None, method="auto") -> Outcome:
     shortcut = solver.vcg(bids, p, model, k) if solver.vcg is not None else None
     if shortcut is not None:  # one pass that shares work across the re-solves
         alloc, pay = shortcut
+        warn_if_approximate("vcg", alloc)
         return make_outcome("vcg", alloc, bids, bids, pay)
     alloc = solve_with(solver, bids, p, model, k)
+    warn_if_approximate("vcg", alloc)
     pay = np.zeros(bids.size)
     without = bids.copy()
     for i in np.flatnonzero(alloc.assignment >= 0):

@@ -4,69 +4,33 @@
 
 The reference is what one would write without the batch kernels: per auction, Dinkelbach's
 method (SPEC §3.2) with each step a cardinality-constrained assignment solved by
-``scipy.optimize.linear_sum_assignment`` (the matrix padded so that at most ``k`` real rows
-get real columns), and VCG re-solving once per winner. Both run in this process on the
+``scipy.optimize.linear_sum_assignment`` (``tests/twins.py``), and VCG re-solving once per
+winner. Both run in this process on the
 same kind of draws; the script checks that they agree and prints auctions per second.
 """
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import scipy.stats as st
-from scipy.optimize import linear_sum_assignment
 
-from models import MNL
-from sim import Scenario, simulate
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from twins import lsa_vcg  # noqa: E402
+
+from models import MNL  # noqa: E402
+from sim import Scenario, simulate  # noqa: E402
 
 N, M, K = 10, 5, 3
-BIG = 1e9
-
-
-def kmatching_lsa(weights, k):
-    """Max-weight matching with at most ``k`` edges, positive edges only, via padding.
-
-    Real rows get ``n`` dummy columns of weight 0 (stay unmatched); ``m - k`` dummy rows must
-    take real columns (weight 0 there, ``-BIG`` on dummy columns), so at most ``k`` real
-    rows keep a real column.
-    """
-    n, m = weights.shape
-    pad = np.zeros((n + m - k, m + n))
-    pad[:n, :m] = np.maximum(weights, 0.0)
-    pad[n:, m:] = -BIG
-    rows, cols = linear_sum_assignment(pad, maximize=True)
-    assign = np.full(n, -1)
-    for r, c in zip(rows, cols):
-        if r < n and c < m and weights[r, c] > 0:
-            assign[r] = c
-    return assign
-
-
-def mnl_optimum(a, w, k):
-    lam, best = 0.0, np.full(a.size, -1)
-    for _ in range(4 * (a.size + 2)):
-        assign = kmatching_lsa((a - lam)[:, None] * w, k)
-        shown = assign >= 0
-        ratio = (a[shown] * w[shown, assign[shown]]).sum() / (1 + w[shown, assign[shown]].sum())
-        if ratio <= lam * (1 + 1e-13):
-            break
-        lam, best = ratio, assign
-    return lam, best
 
 
 def vcg_reference(b, p, k):
-    w = p / (1 - p)
-    welfare, assign = mnl_optimum(b, w, k)
-    shown = assign >= 0
-    pi = np.zeros(b.size)
-    pi[shown] = w[shown, assign[shown]] / (1 + w[shown, assign[shown]].sum())
-    pay = np.zeros(b.size)
-    for i in np.flatnonzero(shown):
-        a = b.copy()
-        a[i] = 0.0
-        pay[i] = mnl_optimum(a, w, k)[0] - (welfare - b[i] * pi[i])
-    return (b * pi).sum(), pay.sum()
+    """Welfare and revenue of one auction by the SciPy twin (``tests/twins.py``)."""
+    _, pi, pay = lsa_vcg(b, p / (1 - p), k, fractional=True)
+    return float(np.dot(b, pi)), float(pay.sum())
 
 
 def main(argv=None):

@@ -16,247 +16,37 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from auctions._kernels import (
-    _GAIN_RTOL, INDEPENDENT, MNL, ctr_into, max_weight_matching_k, optimum, vcg_into,
-)
+from auctions._kernels import INDEPENDENT, MNL, ctr_into, optimum_ws, vcg_ws, workspace
 
 __all__ = [
-    "INDEPENDENT", "MNL", "fast_optimum", "fast_vcg", "fast_vcg_batch", "gsp_batch",
-    "make_workspace", "myerson_batch", "optimum_batch", "sample_one_click", "vcg_batch",
-    "vcg_independent_batch",
+    "INDEPENDENT", "MNL", "gsp_batch", "myerson_batch", "optimum_batch", "sample_one_click",
+    "vcg_batch", "vcg_independent_batch",
 ]
 
 # Same tolerance as auctions.payments: a slope change below it is no breakpoint.
 _ENV_TOL = 1e-12
 
 
-# --- Fast exact winner determination for small k --------------------------------------
-#
-# The per-auction kernel solves each Dinkelbach step by successive shortest paths, about a
-# microsecond per augmentation. For the simulator's sizes a dynamic program over the set of
-# used positions (a bitmask with at most ``k`` bits, as in the cascade DP of SPEC §3.3) is
-# several times faster, and Dinkelbach warm-started from a known feasible allocation (the
-# optimum without the removed advertiser, for VCG) needs one or two steps instead of three or
-# four. Both are exact: the optimum value is the same up to rounding and, away from exact
-# ties (probability zero under continuous draws), so is the allocation.
-
-# Above this many DP transitions per row, shortest augmenting paths are faster.
-_DP_MAX_TRANSITIONS = 80
-
-
-@njit(cache=True)
-def mask_table(m, k):
-    """The DP's transitions ``(T, T without j, j)`` over position subsets ``T`` with at most
-    ``k`` members, largest ``T`` first, and the subsets themselves."""
-    count = 0
-    ntrans = 0
-    for T in range(1 << m):
-        c = 0
-        for j in range(m):
-            c += (T >> j) & 1
-        if c <= k:
-            count += 1
-            ntrans += c
-    masks = np.empty(count, dtype=np.int64)
-    trans = np.empty((ntrans, 3), dtype=np.int64)
-    r = 0
-    s = 0
-    for T in range((1 << m) - 1, -1, -1):
-        c = 0
-        for j in range(m):
-            c += (T >> j) & 1
-        if c <= k:
-            masks[r] = T
-            r += 1
-            for j in range(m):
-                if (T >> j) & 1:
-                    trans[s, 0] = T
-                    trans[s, 1] = T ^ (1 << j)
-                    trans[s, 2] = j
-                    s += 1
-    return masks, trans
-
-
-@njit(cache=True)
-def _kmatch_dp(wt, k, masks, trans, f, choice, top, rows, row_match):
-    """Maximum-weight matching with at most ``k`` edges, positive edges only, by a DP.
-
-    Rows are added one at a time; ``f[T]`` is the best weight using positions within ``T``
-    (non-decreasing in ``T``, so a non-positive edge never improves it). Only rows among the
-    ``k`` heaviest of some column can be matched in an optimum (if row ``i`` held column
-    ``j`` without being in its top ``k``, one of those rows is free and can take ``j``
-    instead), so the others are skipped. Fills ``row_match``; returns the weight.
-    """
-    n, m = wt.shape
-    nact = 0
-    for i in range(n):
-        row_match[i] = -1
-        rows[i] = 0
-    for j in range(m):
-        for r in range(k):
-            top[r] = 0.0
-        for i in range(n):
-            x = wt[i, j]
-            if x > top[k - 1]:
-                r = k - 1
-                while r > 0 and top[r - 1] < x:
-                    top[r] = top[r - 1]
-                    r -= 1
-                top[r] = x
-        t = top[k - 1]
-        for i in range(n):
-            x = wt[i, j]
-            if x > 0.0 and x >= t:
-                rows[i] = 1
-    for i in range(n):
-        if rows[i]:
-            rows[nact] = i
-            nact += 1
-    if nact == 0:
-        return 0.0
-    for r in range(masks.size):
-        f[masks[r]] = 0.0
-    for s in range(nact):
-        i = rows[s]
-        for r in range(masks.size):
-            choice[s, masks[r]] = -1
-        for r in range(trans.shape[0]):
-            T = trans[r, 0]
-            j = trans[r, 2]
-            v = f[trans[r, 1]] + wt[i, j]
-            if v > f[T]:
-                f[T] = v
-                choice[s, T] = j
-    best = -1.0
-    T = 0
-    for r in range(masks.size):
-        if f[masks[r]] > best:
-            best = f[masks[r]]
-            T = masks[r]
-    for s in range(nact - 1, -1, -1):
-        j = choice[s, T]
-        if j >= 0:
-            row_match[rows[s]] = j
-            T ^= 1 << j
-    return best
-
-
-@njit(cache=True)
-def make_workspace(n, m, k):
-    """Scratch arrays for :func:`fast_optimum` (one set per block, reused by every call)."""
-    masks, trans = mask_table(m, k)
-    use_dp = trans.shape[0] <= _DP_MAX_TRANSITIONS
-    f = np.empty(1 << m if use_dp else 1)
-    choice = np.empty((n, 1 << m if use_dp else 1), dtype=np.int64)
-    return (masks, trans, f, choice, np.empty(max(k, 1)), np.empty(n, dtype=np.int64),
-            np.empty((n, m)), np.empty(n, dtype=np.int64), np.empty(m, dtype=np.int64), use_dp)
-
-
-@njit(cache=True)
-def _matching(ws, wt, k, row_match):
-    masks, trans, f, choice, top, rows, _, _, col, use_dp = ws
-    if use_dp:
-        return _kmatch_dp(wt, k, masks, trans, f, choice, top, rows, row_match)
-    return max_weight_matching_k(wt, k, row_match, col)
-
-
-@njit(cache=True)
-def fast_optimum(code, a, q, k, assign, ws, warm):
-    """:func:`auctions._kernels.optimum`, faster; exact.
-
-    With ``warm=True``, ``assign`` holds a feasible allocation on entry and Dinkelbach
-    starts from its value (MNL); otherwise it starts from the empty allocation.
-    """
-    n, m = q.shape
-    wt = ws[6]
-    cur = ws[7]
-    if code == INDEPENDENT:
-        for i in range(n):
-            for j in range(m):
-                wt[i, j] = a[i] * q[i, j]
-        return _matching(ws, wt, k, assign)
-    lam = 0.0
-    if warm:
-        num = 0.0
-        den = 1.0
-        for i in range(n):
-            if assign[i] >= 0:
-                num += a[i] * q[i, assign[i]]
-                den += q[i, assign[i]]
-        lam = num / den
-        if lam <= 0.0:
-            lam = 0.0
-            assign[:] = -1
-    else:
-        assign[:] = -1
-    for _ in range(4 * (n + 2)):
-        for i in range(n):
-            c = a[i] - lam
-            for j in range(m):
-                wt[i, j] = c * q[i, j]
-        _matching(ws, wt, k, cur)
-        num = 0.0
-        den = 1.0
-        for i in range(n):
-            if cur[i] >= 0:
-                num += a[i] * q[i, cur[i]]
-                den += q[i, cur[i]]
-        ratio = num / den
-        if ratio <= lam + _GAIN_RTOL * abs(lam):
-            break
-        lam = ratio
-        assign[:] = cur
-    return lam
-
-
-@njit(cache=True)
-def fast_vcg(code, b, q, k, assign, pi, pay, ws, tmp, a):
-    """:func:`auctions._kernels.vcg_into`, with :func:`fast_optimum` warm-started per winner."""
-    n = b.size
-    welfare = fast_optimum(code, b, q, k, assign, ws, False)
-    ctr_into(code, q, assign, pi)
-    for i in range(n):
-        a[i] = b[i]
-    for i in range(n):
-        pay[i] = 0.0
-        if assign[i] >= 0:
-            a[i] = 0.0
-            for l in range(n):
-                tmp[l] = assign[l]
-            tmp[i] = -1
-            w_minus = fast_optimum(code, a, q, k, tmp, ws, True)
-            a[i] = b[i]
-            t = w_minus - (welfare - b[i] * pi[i])
-            pay[i] = 0.0 if abs(t) <= _GAIN_RTOL * welfare else t
-    return welfare
-
-
 @njit(cache=True)
 def optimum_batch(code, a, q, k, assign, pi):
     """First-best allocation of every auction: ``assign`` and ``pi`` of the optimum of ``a``."""
     B, n = a.shape
-    ws = make_workspace(n, q.shape[2], k)
+    ws = workspace(n, q.shape[2])
+    none = np.full(n, -1, dtype=np.int64)
     for t in range(B):
-        fast_optimum(code, a[t], q[t], k, assign[t], ws, False)
+        optimum_ws(code, a[t], q[t], k, assign[t], ws, none)
         ctr_into(code, q[t], assign[t], pi[t])
-
-
-@njit(cache=True)
-def fast_vcg_batch(code, b, q, k, assign, pi, pay):
-    """VCG (:func:`auctions.vcg`) on every auction of the block, by :func:`fast_vcg`."""
-    B, n = b.shape
-    ws = make_workspace(n, q.shape[2], k)
-    tmp = np.empty(n, dtype=np.int64)
-    a = np.empty(n)
-    for t in range(B):
-        fast_vcg(code, b[t], q[t], k, assign[t], pi[t], pay[t], ws, tmp, a)
 
 
 @njit(cache=True)
 def vcg_batch(code, b, q, k, assign, pi, pay):
     """VCG (:func:`auctions.vcg`) on every auction of the block."""
-    for t in range(b.shape[0]):
-        vcg_into(code, b[t], q[t], k, assign[t], pi[t], pay[t])
+    B, n = b.shape
+    ws = workspace(n, q.shape[2])
+    a = np.empty(n)
+    tmp = np.empty(n, dtype=np.int64)
+    for t in range(B):
+        vcg_ws(code, b[t], q[t], k, assign[t], pi[t], pay[t], ws, a, tmp)
 
 
 @njit(cache=True)
@@ -268,11 +58,11 @@ def vcg_independent_batch(code, b, p, q, k, assign, pi, pay):
     """
     n = b.shape[1]
     pi_ind = np.empty(n)
-    ws = make_workspace(n, p.shape[2], k)
+    ws = workspace(n, p.shape[2])
     tmp = np.empty(n, dtype=np.int64)
     a = np.empty(n)
     for t in range(b.shape[0]):
-        fast_vcg(INDEPENDENT, b[t], p[t], k, assign[t], pi_ind, pay[t], ws, tmp, a)
+        vcg_ws(INDEPENDENT, b[t], p[t], k, assign[t], pi_ind, pay[t], ws, a, tmp)
         ctr_into(code, q[t], assign[t], pi[t])
         for i in range(n):
             if pi_ind[i] > 0.0:
@@ -333,15 +123,15 @@ def gsp_batch(code, b, alpha, beta, q, k, assign, pi, pay):
 
 
 @njit(cache=True)
-def _solve_at(code, a, q, k, i, s, tmp, pit, ws):
+def _solve_at(code, a, q, k, i, s, tmp, pit, ws, none):
     a[i] = s
-    v = fast_optimum(code, a, q, k, tmp, ws, False)
+    v = optimum_ws(code, a, q, k, tmp, ws, none)
     ctr_into(code, q, tmp, pit)
     return v, pit[i]
 
 
 @njit(cache=True)
-def _envelope(code, a, q, k, i, hi, tmp, pit, stack, t, rows, out, pos, ws):
+def _envelope(code, a, q, k, i, hi, tmp, pit, stack, t, rows, out, pos, ws, none):
     """Eisner-Severance pieces of ``V(s)`` on ``[0, hi]`` for advertiser ``i``.
 
     The same recursion as :func:`auctions.payments.envelope` (an explicit stack, left piece
@@ -350,8 +140,8 @@ def _envelope(code, a, q, k, i, hi, tmp, pit, stack, t, rows, out, pos, ws):
     returns the new ``pos``, or ``-1`` when ``out`` is full.
     """
     ai = a[i]
-    v0, s0 = _solve_at(code, a, q, k, i, 0.0, tmp, pit, ws)
-    vh, sh = _solve_at(code, a, q, k, i, hi, tmp, pit, ws)
+    v0, s0 = _solve_at(code, a, q, k, i, 0.0, tmp, pit, ws, none)
+    vh, sh = _solve_at(code, a, q, k, i, hi, tmp, pit, ws, none)
     cap = out.shape[0]
     top = 0
     stack[0, 0] = 0.0
@@ -376,7 +166,7 @@ def _envelope(code, a, q, k, i, hi, tmp, pit, stack, t, rows, out, pos, ws):
             emit1 = True
         else:
             x = min(max((c2 - c1) / (s1 - s2), x1), x2)
-            v, s = _solve_at(code, a, q, k, i, x, tmp, pit, ws)
+            v, s = _solve_at(code, a, q, k, i, x, tmp, pit, ws, none)
             line = c1 + s1 * x
             if v <= line + _ENV_TOL * max(abs(v), abs(line), 1e-300):
                 emit1 = True
@@ -442,14 +232,15 @@ def myerson_batch(code, a, q, k, assign, pi, rows, pieces):
     tmp = np.empty(n, dtype=np.int64)
     pit = np.empty(n)
     stack = np.empty((4 * (n * m + 8), 6))
-    ws = make_workspace(n, m, k)
+    ws = workspace(n, m)
+    none = np.full(n, -1, dtype=np.int64)
     pos = 0
     for t in range(B):
-        fast_optimum(code, a[t], q[t], k, assign[t], ws, False)
+        optimum_ws(code, a[t], q[t], k, assign[t], ws, none)
         ctr_into(code, q[t], assign[t], pi[t])
         for i in range(n):
             if assign[t, i] >= 0 and pi[t, i] > 0.0 and a[t, i] > 0.0:
-                pos = _envelope(code, a[t], q[t], k, i, a[t, i], tmp, pit, stack, t, rows, pieces, pos, ws)
+                pos = _envelope(code, a[t], q[t], k, i, a[t, i], tmp, pit, stack, t, rows, pieces, pos, ws, none)
                 if pos < 0:
                     return -1
     return pos

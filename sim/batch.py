@@ -122,7 +122,7 @@ def _per_auction(block: _Block, spec):
 
 def _vcg(block: _Block):
     assign, pi, pay = block.empty()
-    sk.fast_vcg_batch(block.code, block.values, block.q, block.k, assign, pi, pay)
+    sk.vcg_batch(block.code, block.values, block.q, block.k, assign, pi, pay)
     return assign, pi, pay
 
 

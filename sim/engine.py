@@ -349,7 +349,7 @@ def simulate(scenario: Scenario, *, auctions: int, rng, workers: int | None = No
     pool = None
     try:
         if executor is None and n_workers > 1 and len(chunks) > 1:
-            _warm_up(scenario)  # compile (or load) the kernels once, before forking
+            _warm_up(scenario)  # compile the kernels (and score a text corpus) once, before forking
             pool = executor = _pool(n_workers)
         results = (_run_chunk(*t) for t in tasks) if executor is None else _submit_all(executor, _run_chunk, tasks)
         for chunk_result in results:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import zlib
 
 import numpy as np
 import pytest
@@ -171,7 +172,7 @@ def test_pair_dp_matches_twin():
 
 @pytest.mark.parametrize("model", MODELS, ids=repr)
 def test_exact_equals_brute_force_over_all_allocations_and_orders(model):
-    for scores, p, k in small_instances(40, seed=hash(repr(model)) % 2**32):
+    for scores, p, k in small_instances(40, seed=zlib.crc32(repr(model).encode())):
         best, _ = brute_force_optimum(scores, p, model, k)
         alloc = allocate(scores, p, model=model, k=k, method="exact")
         assert alloc.value == pytest.approx(best, rel=1e-10, abs=1e-12)

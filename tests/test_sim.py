@@ -6,7 +6,6 @@ import pytest
 import scipy.stats as st
 
 from auctions import gsp_separable, myerson, vcg, vcg_independent
-from auctions._kernels import optimum
 from models import MNL, Independent
 from models.ctr import nonseparable, separable
 from sim import Scenario, ScenarioError, parse_scenario, simulate
@@ -45,23 +44,6 @@ def test_batch_equals_per_auction_functions(model, mech, prior):
         np.testing.assert_array_equal(assign[t], out.assignment)
         np.testing.assert_allclose(pi[t], out.ctr, **TOL)
         np.testing.assert_allclose(pay[t], out.payments, **TOL)
-
-
-@pytest.mark.parametrize("shape", [(10, 5, 3), (12, 6, 3), (7, 7, 7), (8, 3, 1)])
-@pytest.mark.parametrize("code", [0, 1])
-def test_fast_optimum_equals_reference_kernel(shape, code):
-    n, m, k = shape
-    rng = np.random.default_rng(3)
-    a = rng.random((200, n))
-    p = nonseparable(n, m, 1.0, rng=rng, size=200)
-    q = p if code == 0 else p / (1 - p)
-    ws = sk.make_workspace(n, m, k)
-    got, ref = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
-    for t in range(200):
-        v1 = sk.fast_optimum(code, a[t], q[t], k, got, ws, False)
-        v2 = optimum(code, a[t], q[t], k, ref)
-        assert v1 == pytest.approx(v2, rel=1e-13, abs=1e-15)
-        np.testing.assert_array_equal(got, ref)
 
 
 def test_first_best_is_vcg_welfare_and_upper_bound():

@@ -66,3 +66,14 @@ def test_outcome_is_frozen():
         out.revenue = 0.0
     with pytest.raises(ValueError):
         out.payments[0] = 1.0
+
+
+def test_vcg_warns_when_auto_falls_back_to_an_approximate_rule():
+    from auctions import ApproximateRuleWarning
+    from models import Cascade
+
+    rng = np.random.default_rng(0)
+    bids, p = rng.uniform(0, 1, 30), rng.uniform(0, 0.3, (30, 25))
+    with pytest.warns(ApproximateRuleWarning, match="not guaranteed truthful"):
+        out = vcg(bids, p, model=Cascade(), k=6)
+    assert not out.allocation.exact and 0 < out.allocation.ratio <= 1
