@@ -149,8 +149,9 @@ def _sf_pdf(prior, grid):
             x = (np.asarray(b, dtype=float) - loc) / scale
             inside = (b >= lo) & (b <= hi)
             xs = np.where(inside, x, (lo - loc) / scale if np.isfinite(lo) else 0.0)
-            sf = np.where(inside, dist._sf(xs, *shapes), np.where(b < lo, 1.0, 0.0))
-            pdf = np.where(inside, dist._pdf(xs, *shapes) / scale, 0.0)
+            with np.errstate(divide="ignore", invalid="ignore"):  # e.g. log(0) at the support's edge
+                sf = np.where(inside, dist._sf(xs, *shapes), np.where(b < lo, 1.0, 0.0))
+                pdf = np.where(inside, dist._pdf(xs, *shapes) / scale, 0.0)
             return sf, pdf
 
         probe = np.concatenate((grid, [lo - 1.0, hi + 1.0, 0.0]))
