@@ -909,6 +909,20 @@ def cascade_vcg_into(b, p, k, nxt, offset, assign, ctr, pay):
 
 
 @njit(cache=True)
+def _batch_lattice(m, kk):
+    """The subset lattice shared by every auction of a block: offsets, transitions, and the
+    number of DP states (the dead state included)."""
+    binom = _binomials(m, kk + 1)
+    offset = np.empty(kk + 2, dtype=np.int64)
+    offset[0] = 0
+    for r in range(kk + 1):
+        offset[r + 1] = offset[r] + binom[m, r]
+    nxt = np.empty((max(offset[kk], 1), m), dtype=np.int64)
+    subset_lattice_into(m, kk, offset, nxt)
+    return offset, nxt, offset[kk + 1] + 1
+
+
+@njit(cache=True)
 def cascade_vcg_batch(bids, p, k, assign, ctr, pay):
     """VCG for a block of auctions under ``Cascade()`` (decay 1, free order).
 
@@ -920,14 +934,7 @@ def cascade_vcg_batch(bids, p, k, assign, ctr, pay):
     nb, n = bids.shape
     m = p.shape[2]
     kk = min(k, m, n)
-    binom = _binomials(m, kk + 1)
-    offset = np.empty(kk + 2, dtype=np.int64)
-    offset[0] = 0
-    for r in range(kk + 1):
-        offset[r + 1] = offset[r] + binom[m, r]
-    nxt = np.empty((max(offset[kk], 1), m), dtype=np.int64)
-    subset_lattice_into(m, kk, offset, nxt)
-    total = offset[kk + 1] + 1  # and the dead state
+    offset, nxt, total = _batch_lattice(m, kk)
     rows = np.empty(n, dtype=np.int64)
     cols = np.empty(n, dtype=np.int64)
     val = np.empty((n, m))
@@ -953,14 +960,7 @@ def cascade_vcg_batch_parallel(bids, p, k, assign, ctr, pay):
     nb, n = bids.shape
     m = p.shape[2]
     kk = min(k, m, n)
-    binom = _binomials(m, kk + 1)
-    offset = np.empty(kk + 2, dtype=np.int64)
-    offset[0] = 0
-    for r in range(kk + 1):
-        offset[r + 1] = offset[r] + binom[m, r]
-    nxt = np.empty((max(offset[kk], 1), m), dtype=np.int64)
-    subset_lattice_into(m, kk, offset, nxt)
-    total = offset[kk + 1] + 1
+    offset, nxt, total = _batch_lattice(m, kk)
     welfare = np.empty(nb)
     nchunks = max(1, min(nb // 64, 256))
     for chunk in prange(nchunks):

@@ -144,9 +144,10 @@ class ApproximateRuleWarning(UserWarning):
     """A mechanism whose truthfulness rests on an exact rule ran an approximate one."""
 
 
-def warn_if_approximate(mechanism: str, allocation: Allocation) -> None:
-    """VCG and Myerson are truthful only on an exact rule; say so when ``auto`` fell back."""
-    if not allocation.exact:
+def warn_if_approximate(mechanism: str, allocation: Allocation, method: str) -> None:
+    """VCG and Myerson are truthful only on an exact rule; say so when ``auto`` fell back
+    (asking for an approximate method by name needs no warning)."""
+    if method == "auto" and not allocation.exact:
         warnings.warn(
             f"{mechanism} ran the approximate rule {allocation.method!r} (the instance is beyond "
             f"the exact budget): payments are not guaranteed truthful; certified ratio "

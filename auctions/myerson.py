@@ -54,7 +54,7 @@ def myerson(bids, p, *, model, priors, k=None, method="auto") -> Outcome:
     scores = np.array([phi(b) for phi, b in zip(phis, bids)], dtype=float)
     solver = get_solver(scores, p, model, k, method)
     alloc = solve_with(solver, scores, p, model, k)
-    warn_if_approximate("myerson", alloc)
+    warn_if_approximate("myerson", alloc, method)
     pay = np.zeros(bids.size)
     for i in np.flatnonzero(alloc.assignment >= 0):
         solve = response(solver, scores, p, model, k, i)

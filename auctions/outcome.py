@@ -1,6 +1,7 @@
 """Frozen result objects: :class:`Allocation` (winner determination) and :class:`Outcome`."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,8 +108,9 @@ def make_outcome(mechanism, allocation, bids, scores, payments) -> Outcome:
         ctr=pi,
         payments=payments,
         price_per_click=ppc,
-        welfare=float(np.dot(bids, pi)),
-        revenue=float(payments.sum()),
+        # the allocation's own value when it maximised the bids themselves
+        welfare=allocation.value if scores is bids else float(np.dot(bids, pi)),
+        revenue=math.fsum(payments.tolist()),
         scores=frozen_array(scores),
         mechanism=mechanism,
         allocation=allocation,

@@ -75,10 +75,10 @@ def vcg(bids, p, *, model, k=None, method="auto") -> Outcome:
     shortcut = solver.vcg(bids, p, model, k) if solver.vcg is not None else None
     if shortcut is not None:  # one pass that shares work across the re-solves
         alloc, pay = shortcut
-        warn_if_approximate("vcg", alloc)
+        warn_if_approximate("vcg", alloc, method)
         return make_outcome("vcg", alloc, bids, bids, pay)
     alloc = solve_with(solver, bids, p, model, k)
-    warn_if_approximate("vcg", alloc)
+    warn_if_approximate("vcg", alloc, method)
     pay = np.zeros(bids.size)
     without = bids.copy()
     for i in np.flatnonzero(alloc.assignment >= 0):

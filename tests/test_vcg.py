@@ -1,4 +1,6 @@
 """VCG (SPEC §4) against brute force, its SciPy twin and closed forms."""
+import warnings
+
 import numpy as np
 import pytest
 from oracles import brute_force_vcg
@@ -77,3 +79,6 @@ def test_vcg_warns_when_auto_falls_back_to_an_approximate_rule():
     with pytest.warns(ApproximateRuleWarning, match="not guaranteed truthful"):
         out = vcg(bids, p, model=Cascade(), k=6)
     assert not out.allocation.exact and 0 < out.allocation.ratio <= 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ApproximateRuleWarning)
+        vcg(bids, p, model=Cascade(), k=6, method="greedy")  # asked for by name: no warning
