@@ -191,11 +191,52 @@ def _mnl_ratio(a, w, assign):
 
 
 @njit(cache=True, inline="always")
+def _mnl_greedy_fill(a, q, k, assign, used, lam):
+    """Add, one at a time, the creative and free position that raise the MNL ratio most;
+    returns the final ratio. ``used`` (m,) is scratch."""
+    n, m = q.shape
+    num = 0.0
+    den = 1.0
+    count = 0
+    used[:] = 0
+    for i in range(n):
+        if assign[i] >= 0:
+            num += a[i] * q[i, assign[i]]
+            den += q[i, assign[i]]
+            used[assign[i]] = 1
+            count += 1
+    while count < k:
+        best = lam
+        bi = -1
+        bj = -1
+        for i in range(n):
+            if assign[i] >= 0 or a[i] <= lam:  # only a_i > ratio can raise the ratio
+                continue
+            for j in range(m):
+                if used[j] == 0:
+                    v = (num + a[i] * q[i, j]) / (den + q[i, j])
+                    if v > best:
+                        best = v
+                        bi = i
+                        bj = j
+        if bi < 0:
+            break
+        assign[bi] = bj
+        used[bj] = 1
+        num += a[bi] * q[bi, bj]
+        den += q[bi, bj]
+        lam = best
+        count += 1
+    return lam
+
+
+@njit(cache=True)
 def optimum_ws(code, a, q, k, assign, ws, hint):
     """:func:`optimum` with caller-owned scratch arrays from :func:`workspace`.
 
-    ``hint`` is a feasible assignment (or all -1) whose value starts Dinkelbach's method: any
-    feasible ratio is a valid start, and a good one saves iterations. Only advertisers with
+    ``hint`` is a feasible assignment (or all -1) that seeds the start of Dinkelbach's
+    method: any feasible ratio is a valid start, and a good one saves matchings (the greedy
+    fill usually reaches the optimum, which one matching then confirms). Only advertisers with
     ``a[i] > lam`` can gain from being shown, so each matching runs on those rows alone.
     """
     n, m = q.shape
@@ -203,7 +244,9 @@ def optimum_ws(code, a, q, k, assign, ws, hint):
     assign[:] = -1
     lam = 0.0
     if code == MNL:
-        # Start from the better of the hint and the best single creative.
+        # Start from the better of the hint and the best single creative, then add the best
+        # creative at a free position while that raises the ratio. The start is often the
+        # optimum already, and then one matching confirms it.
         for i in range(n):
             assign[i] = hint[i] if a[i] > 0.0 else -1
         lam = _mnl_ratio(a, q, assign)
@@ -214,6 +257,7 @@ def optimum_ws(code, a, q, k, assign, ws, hint):
                     lam = v
                     assign[:] = -1
                     assign[i] = j
+        lam = _mnl_greedy_fill(a, q, k, assign, col, lam)
     for _ in range(4 * (n + 2)):
         r = 0
         for i in range(n):
