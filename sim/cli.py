@@ -14,6 +14,9 @@ import sys
 import time
 from pathlib import Path
 
+from . import place
+from .argtypes import nonnegative_int, positive_int
+
 __all__ = ["main"]
 
 
@@ -28,26 +31,6 @@ class _UsageError(Exception):
     pass
 
 
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
-    return value
-
-
 def _parser():
     parser = _Parser(prog="aigc-auctions", description=(
         "Position auctions for sponsored creatives in AI-generated answers: simulator and tables."))
@@ -57,26 +40,21 @@ def _parser():
     rep = sub.add_parser("reproduce", help="run the built-in scenarios and write the tables")
     rep.add_argument("--out", default="results", type=Path, help="output folder (default results/)")
     rep.add_argument("--quick", action="store_true", help="small run (under 2 minutes on 2 cores)")
-    rep.add_argument("--workers", type=_positive_int, default=None, help="local worker processes")
-    rep.add_argument("--seed", type=_seed, default=2025, help="base seed (default 2025)")
+    rep.add_argument("--workers", type=positive_int, default=None, help="local worker processes")
+    rep.add_argument("--seed", type=nonnegative_int, default=2025, help="base seed (default 2025)")
     rep.add_argument("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786")
 
     simp = sub.add_parser("simulate", help="simulate one scenario file")
     simp.add_argument("scenario", type=Path, help="scenario TOML file")
-    simp.add_argument("--auctions", type=_positive_int, default=100_000, help="number of auctions")
-    simp.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
-    simp.add_argument("--workers", type=_positive_int, default=None, help="local worker processes")
+    simp.add_argument("--auctions", type=positive_int, default=100_000, help="number of auctions")
+    simp.add_argument("--seed", type=nonnegative_int, default=0, help="seed (default 0)")
+    simp.add_argument("--workers", type=positive_int, default=None, help="local worker processes")
     simp.add_argument("--scheduler", default=None, help="Dask scheduler address")
     simp.add_argument("--out", type=Path, default=None,
                       help="write summary.csv and summary.md here (and keep checkpoints)")
     simp.add_argument("--realized", action="store_true", help="also sample realized clicks")
 
-    try:
-        from . import place
-    except ImportError:  # pragma: no cover - sim.place ships with the package
-        place = None
-    if place is not None:
-        place.add_parser(sub)
+    place.add_parser(sub)
     return parser
 
 
@@ -128,8 +106,6 @@ def main(argv=None) -> int:
             return _cmd_reproduce(args)
         if args.command == "simulate":
             return _cmd_simulate(args)
-        from . import place
-
         return place.run(args)
     except _UsageError as exc:
         print(exc, file=sys.stderr)

@@ -25,6 +25,8 @@ import numpy as np
 
 from models.text import Creative, Position, insert_creatives, split_positions
 
+from .argtypes import positive_float, positive_int
+
 if TYPE_CHECKING:
     from auctions import Outcome
 
@@ -259,26 +261,6 @@ def place(answer: str, creatives, bids, *, scorer, model, mechanism="vcg", k=Non
 
 # --- command line -------------------------------------------------------------------------
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
-    return value
-
-
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register the ``place`` subcommand on an ``argparse`` subparsers object.
 
@@ -295,13 +277,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("answer", metavar="ANSWER", help="the answer, a .txt or .md file")
     parser.add_argument("ads", metavar="ADS.csv", help="creatives: columns id,text,bid[,url]")
-    parser.add_argument("--k", type=_positive_int, default=None,
+    parser.add_argument("--k", type=positive_int, default=None,
                         help=f"show at most K creatives (default {DEFAULT_K}, or m if fewer)")
     parser.add_argument("--model", choices=("mnl", "cascade", "independent"), default="mnl",
                         help="user model (default mnl)")
     parser.add_argument("--mechanism", choices=("vcg", "myerson"), default="vcg",
                         help="auction (default vcg)")
-    parser.add_argument("--prior-mean", type=_positive_float, default=None, metavar="MU",
+    parser.add_argument("--prior-mean", type=positive_float, default=None, metavar="MU",
                         help="myerson: values ~ exponential with mean MU "
                              "(default the mean bid); the reserve price is MU")
     parser.add_argument("--theta", type=float, nargs=3, default=None,
