@@ -130,6 +130,20 @@ def _solve_at(code, a, q, k, i, s, tmp, pit, ws, none):
     return v, pit[i]
 
 
+@njit(cache=True, inline="always")
+def _emit_piece(out, rows, pos, start, end, slope, t, i):
+    """Write piece ``(start, end, slope)`` of auction ``t``, advertiser ``i`` at row ``pos``;
+    returns the next row, or -1 when ``out`` is full."""
+    if pos >= out.shape[0]:
+        return -1
+    out[pos, 0] = start
+    out[pos, 1] = end
+    out[pos, 2] = slope
+    rows[pos, 0] = t
+    rows[pos, 1] = i
+    return pos + 1
+
+
 @njit(cache=True)
 def _envelope(code, a, q, k, i, hi, tmp, pit, stack, t, rows, out, pos, ws, none):
     """Eisner-Severance pieces of ``V(s)`` on ``[0, hi]`` for advertiser ``i``.
@@ -142,7 +156,6 @@ def _envelope(code, a, q, k, i, hi, tmp, pit, stack, t, rows, out, pos, ws, none
     ai = a[i]
     v0, s0 = _solve_at(code, a, q, k, i, 0.0, tmp, pit, ws, none)
     vh, sh = _solve_at(code, a, q, k, i, hi, tmp, pit, ws, none)
-    cap = out.shape[0]
     top = 0
     stack[0, 0] = 0.0
     stack[0, 1] = v0
@@ -192,25 +205,12 @@ def _envelope(code, a, q, k, i, hi, tmp, pit, stack, t, rows, out, pos, ws, none
                 stack[top + 1, 5] = s
                 top += 2
         if emit1 and xm > x1 and s1 > 0.0:
-            if pos >= cap:
-                a[i] = ai
-                return -1
-            out[pos, 0] = x1
-            out[pos, 1] = xm
-            out[pos, 2] = s1
-            rows[pos, 0] = t
-            rows[pos, 1] = i
-            pos += 1
-        if emit2 and x2 > xm and s2 > 0.0:
-            if pos >= cap:
-                a[i] = ai
-                return -1
-            out[pos, 0] = xm
-            out[pos, 1] = x2
-            out[pos, 2] = s2
-            rows[pos, 0] = t
-            rows[pos, 1] = i
-            pos += 1
+            pos = _emit_piece(out, rows, pos, x1, xm, s1, t, i)
+        if emit2 and x2 > xm and s2 > 0.0 and pos >= 0:
+            pos = _emit_piece(out, rows, pos, xm, x2, s2, t, i)
+        if pos < 0:
+            a[i] = ai
+            return -1
     a[i] = ai
     return pos
 

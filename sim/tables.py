@@ -202,27 +202,24 @@ def plot(tables: dict, out: Path) -> list[Path]:
         atomic_write_bytes(path, buf.getvalue())
         written.append(path)
 
+    def plot_pair(df, x, xlabel, title, name):
+        """Welfare share and revenue of each mechanism against column ``x``."""
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+        for mech, g in df.groupby("mechanism", sort=False):
+            axes[0].plot(g[x], g["welfare_share"], marker="o", label=mech)
+            axes[1].errorbar(g[x], g["revenue"], yerr=g["revenue_se"], marker="o", label=mech)
+        axes[0].set(xlabel=xlabel, ylabel="welfare / first best", title=title)
+        axes[1].set(xlabel=xlabel, ylabel="revenue per auction", title=title)
+        axes[0].legend()
+        save(fig, name)
+
     t1 = tables.get("table1_mnl")
     if t1 is not None:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-        sub = t1[(t1["n"] == 12)]
-        for mech, g in sub.groupby("mechanism", sort=False):
-            axes[0].plot(g["s"], g["welfare_share"], marker="o", label=mech)
-            axes[1].errorbar(g["s"], g["revenue"], yerr=g["revenue_se"], marker="o", label=mech)
-        axes[0].set(xlabel="non-separability s", ylabel="welfare / first best", title="MNL, n=12, m=6, k=3")
-        axes[1].set(xlabel="non-separability s", ylabel="revenue per auction", title="MNL, n=12, m=6, k=3")
-        axes[0].legend()
-        save(fig, "welfare_revenue_vs_s.png")
+        plot_pair(t1[t1["n"] == 12], "s", "non-separability s", "MNL, n=12, m=6, k=3",
+                  "welfare_revenue_vs_s.png")
     tk = tables.get("sweep_k")
     if tk is not None:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-        for mech, g in tk.groupby("mechanism", sort=False):
-            axes[0].plot(g["k"], g["welfare_share"], marker="o", label=mech)
-            axes[1].errorbar(g["k"], g["revenue"], yerr=g["revenue_se"], marker="o", label=mech)
-        axes[0].set(xlabel="k (most creatives shown)", ylabel="welfare / first best", title="MNL, n=10, m=5, s=0.5")
-        axes[1].set(xlabel="k (most creatives shown)", ylabel="revenue per auction", title="MNL, n=10, m=5, s=0.5")
-        axes[0].legend()
-        save(fig, "welfare_revenue_vs_k.png")
+        plot_pair(tk, "k", "k (most creatives shown)", "MNL, n=10, m=5, s=0.5", "welfare_revenue_vs_k.png")
     return written
 
 
