@@ -24,6 +24,7 @@ _GAIN_RTOL = 1e-13
 @njit(cache=True)
 def workspace(n, m):
     """Scratch arrays for :func:`optimum_ws`, allocated once per auction (or per block)."""
+    v = m + 2  # nodes of the residual graph: matched columns, then the source and the sink
     return (
         np.empty((n, m)),  # matching weights of the active rows
         np.empty(n, dtype=np.int64),  # candidate assignment of the active rows
@@ -35,6 +36,9 @@ def workspace(n, m):
         np.empty(m, dtype=np.bool_),  # columns settled
         np.empty(m, dtype=np.int64),  # predecessor row of each column
         np.empty(n, dtype=np.int64),  # advertiser behind each active row
+        np.empty((2, v, v)),  # residual arc costs, and their shortest-path closure
+        np.empty((2, v)),  # Bellman-Ford distances; best free-row weight per column
+        np.empty((7, v), dtype=np.int64),  # see _residual_cycle
     )
 
 
@@ -191,73 +195,243 @@ def _mnl_ratio(a, w, assign):
 
 
 @njit(cache=True, inline="always")
-def _mnl_greedy_fill(a, q, k, assign, used, lam):
+def _mnl_greedy_fill(a, q, k, assign, used):
     """Add, one at a time, the creative and free position that raise the MNL ratio most;
-    returns the final ratio. ``used`` (m,) is scratch."""
+    returns the final ratio. From an empty ``assign`` the first pick is the best single
+    creative. ``used`` (m,) is scratch."""
     n, m = q.shape
     num = 0.0
     den = 1.0
     count = 0
     used[:] = 0
     for i in range(n):
-        if assign[i] >= 0:
+        if assign[i] >= 0 and a[i] > 0.0:
             num += a[i] * q[i, assign[i]]
             den += q[i, assign[i]]
             used[assign[i]] = 1
             count += 1
     while count < k:
-        best = lam
+        # The best ratio (bn / bd) over the free pairs, kept with selects rather than
+        # branches (which pair wins is a coin flip to the branch predictor); ratios are
+        # compared cross-multiplied, as every denominator is positive.
+        bn = num
+        bd = den
         bi = -1
         bj = -1
         for i in range(n):
-            if assign[i] >= 0 or a[i] <= lam:  # only a_i > ratio can raise the ratio
+            if assign[i] >= 0 or a[i] * den <= num:  # only a_i > ratio can raise the ratio
                 continue
             for j in range(m):
-                if used[j] == 0:
-                    v = (num + a[i] * q[i, j]) / (den + q[i, j])
-                    if v > best:
-                        best = v
-                        bi = i
-                        bj = j
+                nn = num + a[i] * q[i, j]
+                dd = den + q[i, j]
+                better = (used[j] == 0) & (nn * bd > bn * dd)
+                bn = nn if better else bn
+                bd = dd if better else bd
+                bi = i if better else bi
+                bj = j if better else bj
         if bi < 0:
             break
         assign[bi] = bj
         used[bj] = 1
-        num += a[bi] * q[bi, bj]
-        den += q[bi, bj]
-        lam = best
+        num = bn
+        den = bd
         count += 1
-    return lam
+    return num / den
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _residual_cycle(a, q, k, lam, assign, cost, fv, iv):
+    """Certify ``assign`` as a maximum-weight matching (at most ``k`` pairs) for the weights
+    ``c[i, j] = (a[i] - lam) * q[i, j]``, or improve it.
+
+    Returns 0 when it is optimal, 1 when a better matching was written into ``assign``, and
+    2 when rounding leaves the question open (the caller then solves a matching).
+
+    A matching is optimal exactly when its residual graph (min-cost flow: source -> row ->
+    column -> sink, at most ``k`` units) has no negative cycle. Rows have one way in or out,
+    so the graph shrinks to the matched columns plus the source S and the sink T, with arcs
+    S->e (the best free row takes matched column e), S->T (the best free row and column are
+    added), e->f (e's row moves to matched column f), e->T (it moves to its best free
+    column), e->S (it is dropped), T->e, T->S and S->T (cost 0; the last two only while
+    fewer than ``k`` / more than 0 pairs are matched). A Floyd-Warshall closure over the
+    matched columns decides, and Bellman-Ford finds a cycle when there is one.
+    """
+    n, m = q.shape
+    D, closure = cost[0], cost[1]
+    dist, fmax = fv[0], fv[1]
+    pred, mcol, mrow, slot, frow, mvcol, fbest = iv[0], iv[1], iv[2], iv[3], iv[4], iv[5], iv[6]
+    t = 0
+    for j in range(m):
+        slot[j] = -1
+    for i in range(n):
+        if assign[i] >= 0:
+            mcol[t] = assign[i]
+            mrow[t] = i
+            slot[assign[i]] = t
+            t += 1
+    V = t + 2
+    S = t
+    T = t + 1
+    for j in range(m):  # the best free row for every column (positive weights only)
+        best = 0.0
+        bi = -1
+        for i in range(n):
+            c = (a[i] - lam) * q[i, j]
+            better = (assign[i] < 0) & (c > best)  # selects, not branches: a coin flip
+            best = c if better else best
+            bi = i if better else bi
+        fmax[j] = best
+        fbest[j] = bi
+    cmax = 0.0
+    aug = np.inf
+    aug_i = -1
+    aug_j = -1
+    for j in range(m):
+        cmax = max(cmax, fmax[j])
+        if slot[j] < 0 and fbest[j] >= 0 and -fmax[j] < aug:
+            aug = -fmax[j]
+            aug_i = fbest[j]
+            aug_j = j
+    for e in range(t):
+        i = mrow[e]
+        ai = a[i] - lam
+        ce = ai * q[i, mcol[e]]
+        cmax = max(cmax, abs(ce))
+        frow[e] = fbest[mcol[e]]
+        D[S, e] = -fmax[mcol[e]] if frow[e] >= 0 else np.inf
+        D[T, e] = 0.0
+        D[e, S] = ce
+        mv = np.inf
+        mvcol[e] = -1
+        for f in range(t):
+            D[e, f] = ce - ai * q[i, mcol[f]] if ai > 0.0 else np.inf
+        if ai > 0.0:
+            for j in range(m):
+                if slot[j] < 0 and ce - ai * q[i, j] < mv:
+                    mv = ce - ai * q[i, j]
+                    mvcol[e] = j
+        D[e, e] = 0.0
+        D[e, T] = mv
+    D[S, S] = 0.0
+    D[T, T] = 0.0
+    D[S, T] = 0.0 if t > 0 else np.inf
+    if aug < D[S, T]:
+        D[S, T] = aug
+    else:
+        aug_i = -1  # S->T is the zero-cost arc, not an addition
+    D[T, S] = 0.0 if t < k else np.inf
+    tol = _GAIN_RTOL * cmax
+
+    # Decide on the matched columns alone: fold every path through S and T (at most one
+    # visit each) into a direct arc, and every cycle through them into the diagonal. The
+    # one cycle left out, S->T->S, adds the best free pair while there is room.
+    if t < k and D[S, T] + D[T, S] < -tol:
+        negative = True
+    else:
+        for e in range(t):
+            via = min(D[e, T], D[e, S] + D[S, T])  # ends at T, which reaches every e at 0
+            for f in range(t):
+                r = min(via, D[e, S] + D[S, f], D[e, T] + D[T, S] + D[S, f])
+                closure[e, f] = r if e == f else min(r, D[e, f])
+        for w in range(t):
+            for u in range(t):
+                duw = closure[u, w]
+                for v in range(t):
+                    closure[u, v] = min(closure[u, v], duw + closure[w, v])
+        negative = False
+        for u in range(t):
+            negative |= closure[u, u] < -tol
+    if not negative:
+        return 0
+
+    # Bellman-Ford from a virtual source: a relaxation in round V means a negative cycle
+    # in the predecessor graph; walk V steps back to land on it.
+    for v in range(V):
+        dist[v] = 0.0
+        pred[v] = -1
+    last = -1
+    for _ in range(V):
+        last = -1
+        for u in range(V):
+            for v in range(V):
+                if dist[u] + D[u, v] < dist[v] - tol:
+                    dist[v] = dist[u] + D[u, v]
+                    pred[v] = u
+                    last = v
+        if last < 0:
+            return 2
+    x = last
+    for _ in range(V):
+        x = pred[x]
+    total = 0.0
+    v = x
+    while True:
+        total += D[pred[v], v]
+        v = pred[v]
+        if v == x:
+            break
+    if not total < -tol:
+        return 2
+    v = x
+    while True:  # each row appears once on a simple cycle, so the order does not matter
+        u = pred[v]
+        if u == S:
+            if v < t:
+                assign[frow[v]] = mcol[v]
+            elif aug_i >= 0:
+                assign[aug_i] = aug_j
+        elif u < t:
+            if v < t:
+                assign[mrow[u]] = mcol[v]
+            elif v == T:
+                assign[mrow[u]] = mvcol[u]
+            else:
+                assign[mrow[u]] = -1
+        v = u
+        if v == x:
+            break
+    return 1
+
+
+# The solvers below only read and write arrays their callers own, so they are compiled
+# without Numba's reference counting (``_nrt=False``): the counts it keeps on every array
+# view cost about a quarter of the MNL VCG time, and ``_optimum`` is inlined into the VCG
+# loop because its 13 scratch arrays make an ordinary call expensive.
+@njit(cache=True, _nrt=False)
 def optimum_ws(code, a, q, k, assign, ws, hint):
     """:func:`optimum` with caller-owned scratch arrays from :func:`workspace`.
 
-    ``hint`` is a feasible assignment (or all -1) that seeds the start of Dinkelbach's
-    method: any feasible ratio is a valid start, and a good one saves matchings (the greedy
-    fill usually reaches the optimum, which one matching then confirms). Only advertisers with
-    ``a[i] > lam`` can gain from being shown, so each matching runs on those rows alone.
+    MNL is Dinkelbach's method (SPEC §3.2) in primal form. ``hint`` (a feasible assignment,
+    or all -1) is filled greedily, creative by creative, while that raises the ratio ``lam``;
+    this is usually the optimum already. Each step then needs a matching better than the
+    current one for the weights ``(a_i - lam) w_ij``, which a negative residual cycle gives
+    (:func:`_residual_cycle`); when there is none, the current assignment is optimal.
+    Should that not settle within a few cycles, plain Dinkelbach steps finish the job, each a
+    matching on the rows with ``a_i > lam`` (only those can gain from being shown).
     """
+    return _optimum(code, a, q, k, assign, ws, hint)
+
+
+@njit(cache=True, _nrt=False, inline="always")
+def _optimum(code, a, q, k, assign, ws, hint):
     n, m = q.shape
     s, cur, col, rows = ws[0], ws[1], ws[2], ws[9]
-    assign[:] = -1
     lam = 0.0
+    for i in range(n):
+        assign[i] = hint[i] if a[i] > 0.0 else -1
     if code == MNL:
-        # Start from the better of the hint and the best single creative, then add the best
-        # creative at a free position while that raises the ratio. The start is often the
-        # optimum already, and then one matching confirms it.
-        for i in range(n):
-            assign[i] = hint[i] if a[i] > 0.0 else -1
-        lam = _mnl_ratio(a, q, assign)
-        for i in range(n):
-            for j in range(m):
-                v = a[i] * q[i, j] / (1.0 + q[i, j])
-                if v > lam:
-                    lam = v
-                    assign[:] = -1
-                    assign[i] = j
-        lam = _mnl_greedy_fill(a, q, k, assign, col, lam)
+        lam = _mnl_greedy_fill(a, q, k, assign, col)
+        for _ in range(2 * k + 2):
+            status = _residual_cycle(a, q, k, lam, assign, ws[10], ws[11], ws[12])
+            if status == 0:
+                return lam
+            improved = _mnl_ratio(a, q, assign)
+            if status == 2 or improved <= lam:
+                lam = improved
+                break
+            lam = improved
+    else:
+        assign[:] = -1
     for _ in range(4 * (n + 2)):
         r = 0
         for i in range(n):
@@ -302,21 +476,22 @@ def vcg_into(code, b, q, k, assign, pi, pay):
     return vcg_ws(code, b, q, k, assign, pi, pay, workspace(n, m), np.empty(n), np.empty(n, dtype=np.int64))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def vcg_ws(code, b, q, k, assign, pi, pay, ws, a, tmp):
     """:func:`vcg_into` with caller-owned scratch: ``ws`` from :func:`workspace`, ``a`` (n,)
     float and ``tmp`` (n,) int."""
     n = b.size
     tmp[:] = -1
-    welfare = optimum_ws(code, b, q, k, assign, ws, tmp)
+    welfare = _optimum(code, b, q, k, assign, ws, tmp)
     ctr_into(code, q, assign, pi)
-    a[:] = b
+    for i in range(n):
+        a[i] = b[i]
     for i in range(n):
         pay[i] = 0.0
         if assign[i] >= 0:
             a[i] = 0.0
             # the optimum without i starts from the optimum less i
-            w_minus = optimum_ws(code, a, q, k, tmp, ws, assign)
+            w_minus = _optimum(code, a, q, k, tmp, ws, assign)
             a[i] = b[i]
             t = w_minus - (welfare - b[i] * pi[i])
             # Rounding can leave a payment of -1e-17 where the truth is zero.

@@ -46,7 +46,8 @@ class MNL(UserModel):
         """Attraction weights ``w[i, j]`` for CTR matrix ``p``."""
         p = np.asarray(p, dtype=float)
         if self.rho is None:
-            return p / (1.0 - p)
+            w = np.subtract(1.0, p)
+            return np.divide(p, w, out=w)  # p / (1 - p), one temporary fewer
         if self.rho.shape != p.shape:
             raise ValueError(f"rho has shape {self.rho.shape} but p has shape {p.shape}")
         return np.exp(self.rho)

@@ -271,7 +271,7 @@ def simulate(scenario: Scenario, *, auctions: int, rng, workers: int | None = No
     block_size : int
         Auctions per draw block (:data:`BLOCK_SIZE`).
     chunk_blocks : int, optional
-        Blocks per task; by default about four tasks per worker, at most 16 blocks each.
+        Blocks per task; by default about 16 tasks per worker, at most 16 blocks each.
     realized : bool
         Also sample realized clicks from the user model.
     per_auction : bool
@@ -333,7 +333,9 @@ def simulate(scenario: Scenario, *, auctions: int, rng, workers: int | None = No
     if executor is not None and _is_dask_client(executor):
         n_workers = max(n_workers, len(executor.scheduler_info().get("workers", {})) or 1)
     if chunk_blocks is None:
-        chunk_blocks = max(1, min(16, math.ceil(len(todo) / (4 * n_workers)))) if todo else 1
+        # About 16 tasks per worker: a task costs ~1 ms to send, and the last one can leave
+        # the other workers idle, so it should be short (a few blocks, ~0.1 s).
+        chunk_blocks = max(1, min(16, math.ceil(len(todo) / (16 * n_workers)))) if todo else 1
     chunks = [todo[i:i + chunk_blocks] for i in range(0, len(todo), chunk_blocks)]
     tasks = [(scenario, seed, chunk, realized, per_auction) for chunk in chunks]
 
