@@ -195,10 +195,10 @@ def _mnl_ratio(a, w, assign):
 
 
 @njit(cache=True, inline="always")
-def _mnl_greedy_fill(a, q, k, assign, used):
+def _mnl_greedy_fill(a, q, k, assign, used, free):
     """Add, one at a time, the creative and free position that raise the MNL ratio most;
     returns the final ratio. From an empty ``assign`` the first pick is the best single
-    creative. ``used`` (m,) is scratch."""
+    creative. ``used`` (m,) and ``free`` (n,) are scratch."""
     n, m = q.shape
     num = 0.0
     den = 1.0
@@ -218,9 +218,12 @@ def _mnl_greedy_fill(a, q, k, assign, used):
         bd = den
         bi = -1
         bj = -1
-        for i in range(n):
-            if assign[i] >= 0 or a[i] * den <= num:  # only a_i > ratio can raise the ratio
-                continue
+        r = 0
+        for i in range(n):  # only a free creative with a_i > ratio can raise the ratio
+            free[r] = i
+            r += (assign[i] < 0) & (a[i] * den > num)
+        for u in range(r):
+            i = free[u]
             for j in range(m):
                 nn = num + a[i] * q[i, j]
                 dd = den + q[i, j]
@@ -240,12 +243,13 @@ def _mnl_greedy_fill(a, q, k, assign, used):
 
 
 @njit(cache=True, inline="always")
-def _residual_cycle(a, q, k, lam, assign, cost, fv, iv):
+def _residual_cycle(a, q, k, lam, assign, cost, fv, iv, free):
     """Certify ``assign`` as a maximum-weight matching (at most ``k`` pairs) for the weights
     ``c[i, j] = (a[i] - lam) * q[i, j]``, or improve it.
 
     Returns 0 when it is optimal, 1 when a better matching was written into ``assign``, and
-    2 when rounding leaves the question open (the caller then solves a matching).
+    2 when rounding leaves the question open (the caller then solves a matching). ``cost``,
+    ``fv``, ``iv`` and ``free`` are scratch from :func:`workspace` (items 10, 11, 12, 9).
 
     A matching is optimal exactly when its residual graph (min-cost flow: source -> row ->
     column -> sink, at most ``k`` units) has no negative cycle. Rows have one way in or out,
@@ -272,14 +276,18 @@ def _residual_cycle(a, q, k, lam, assign, cost, fv, iv):
     V = t + 2
     S = t
     T = t + 1
-    for j in range(m):  # the best free row for every column (positive weights only)
+    r = 0
+    for i in range(n):  # the free rows that can gain: a_i > lam
+        free[r] = i
+        r += (assign[i] < 0) & (a[i] > lam)
+    for j in range(m):  # the best free row for every column
         best = 0.0
         bi = -1
-        for i in range(n):
-            c = (a[i] - lam) * q[i, j]
-            better = (assign[i] < 0) & (c > best)  # selects, not branches: a coin flip
+        for u in range(r):
+            c = (a[free[u]] - lam) * q[free[u], j]
+            better = c > best  # selects, not branches: a coin flip
             best = c if better else best
-            bi = i if better else bi
+            bi = free[u] if better else bi
         fmax[j] = best
         fbest[j] = bi
     cmax = 0.0
@@ -420,9 +428,9 @@ def _optimum(code, a, q, k, assign, ws, hint):
     for i in range(n):
         assign[i] = hint[i] if a[i] > 0.0 else -1
     if code == MNL:
-        lam = _mnl_greedy_fill(a, q, k, assign, col)
+        lam = _mnl_greedy_fill(a, q, k, assign, col, rows)
         for _ in range(2 * k + 2):
-            status = _residual_cycle(a, q, k, lam, assign, ws[10], ws[11], ws[12])
+            status = _residual_cycle(a, q, k, lam, assign, ws[10], ws[11], ws[12], rows)
             if status == 0:
                 return lam
             improved = _mnl_ratio(a, q, assign)

@@ -142,6 +142,20 @@ def _draw_and_run(scenario: Scenario, seed: tuple, index: int, size: int, realiz
     return stats
 
 
+def _chunks(todo: list, n_workers: int, chunk_blocks: int | None) -> list[list]:
+    """Split the blocks to run into tasks: ``chunk_blocks`` each, or by default shrinking
+    ones (guided scheduling: a quarter of what is left per worker, 1 to 16 blocks), so that
+    the first tasks amortise their sending cost and the last leave no worker idle for long."""
+    if chunk_blocks is not None:
+        return [todo[i:i + chunk_blocks] for i in range(0, len(todo), chunk_blocks)]
+    chunks, start = [], 0
+    while start < len(todo):
+        size = max(1, min(16, (len(todo) - start) // (4 * n_workers)))
+        chunks.append(todo[start:start + size])
+        start += size
+    return chunks
+
+
 def _warm_up(scenario):
     gen = np.random.default_rng(0)
     run_block(scenario, scenario.draw_values(gen, 2), scenario.draw_ctr(gen, 2))
@@ -271,7 +285,7 @@ def simulate(scenario: Scenario, *, auctions: int, rng, workers: int | None = No
     block_size : int
         Auctions per draw block (:data:`BLOCK_SIZE`).
     chunk_blocks : int, optional
-        Blocks per task; by default about 16 tasks per worker, at most 16 blocks each.
+        Blocks per task; by default shrinking tasks of 16 blocks down to 1 (see ``_chunks``).
     realized : bool
         Also sample realized clicks from the user model.
     per_auction : bool
@@ -332,11 +346,7 @@ def simulate(scenario: Scenario, *, auctions: int, rng, workers: int | None = No
         own_client = executor = Client(executor)
     if executor is not None and _is_dask_client(executor):
         n_workers = max(n_workers, len(executor.scheduler_info().get("workers", {})) or 1)
-    if chunk_blocks is None:
-        # About 16 tasks per worker: a task costs ~1 ms to send, and the last one can leave
-        # the other workers idle, so it should be short (a few blocks, ~0.1 s).
-        chunk_blocks = max(1, min(16, math.ceil(len(todo) / (16 * n_workers)))) if todo else 1
-    chunks = [todo[i:i + chunk_blocks] for i in range(0, len(todo), chunk_blocks)]
+    chunks = _chunks(todo, n_workers, chunk_blocks)
     tasks = [(scenario, seed, chunk, realized, per_auction) for chunk in chunks]
 
     if progress is None:

@@ -124,7 +124,7 @@ def test_residual_cycle_certifies_exactly_the_optimal_matchings():
         for _ in range(60):  # cancel until certified
             before = _weight(c, assign)
             status = _residual_cycle(a, q, k, lam, assign, ws[10][:, :m + 2, :m + 2],
-                                     ws[11][:, :m + 2], ws[12][:, :m + 2])
+                                     ws[11][:, :m + 2], ws[12][:, :m + 2], ws[9])
             seen[status] += 1
             if status != 1:
                 break
