@@ -70,3 +70,14 @@ def test_longer_run_reuses_checkpointed_blocks(tmp_path):
     assert long.computed_blocks == 4
     fresh = simulate(SC, auctions=1024, rng=3, block_size=128)
     pd.testing.assert_frame_equal(long.summary, fresh.summary, check_exact=True)
+
+
+@pytest.mark.parametrize("todo, workers", [(196, 2), (7, 1), (1, 8), (500, 3)])
+def test_default_tasks_cover_every_block_once_and_shrink_to_one(todo, workers):
+    from sim.engine import _chunks
+
+    chunks = _chunks(list(range(todo)), workers, None)
+    assert [b for c in chunks for b in c] == list(range(todo))
+    sizes = [len(c) for c in chunks]
+    assert max(sizes) <= 16 and sizes[-1] == 1
+    assert sizes == sorted(sizes, reverse=True)
