@@ -59,7 +59,8 @@ def max_weight_matching_k(w, k, row_match, col_match):
     return _matching(w, k, row_match, col_match, ws[3], ws[4], ws[5], ws[6], ws[7], ws[8])
 
 
-@njit(cache=True, inline="always")
+# No reference counting here either: see the note above optimum_ws.
+@njit(cache=True, _nrt=False)
 def _matching(w, k, row_match, col_match, hr, hc, dr, dc, done_c, prev_c):
     n, m = w.shape
     row_match[:] = -1
@@ -242,7 +243,8 @@ def _mnl_greedy_fill(a, q, k, assign, used, free):
     return num / den
 
 
-@njit(cache=True, inline="always")
+# No reference counting here either: see the note above optimum_ws.
+@njit(cache=True, _nrt=False)
 def _residual_cycle(a, q, k, lam, assign, cost, fv, iv, free):
     """Certify ``assign`` as a maximum-weight matching (at most ``k`` pairs) for the weights
     ``c[i, j] = (a[i] - lam) * q[i, j]``, or improve it.
@@ -403,8 +405,10 @@ def _residual_cycle(a, q, k, lam, assign, cost, fv, iv, free):
 
 # The solvers below only read and write arrays their callers own, so they are compiled
 # without Numba's reference counting (``_nrt=False``): the counts it keeps on every array
-# view cost about a quarter of the MNL VCG time, and ``_optimum`` is inlined into the VCG
-# loop because its 13 scratch arrays make an ordinary call expensive.
+# view cost about a quarter of the MNL VCG time. ``_optimum`` is inlined into the VCG loop,
+# at one call site, because its 13 scratch arrays make an ordinary call expensive; the
+# certificate and the matching stay ordinary calls, which keeps a cold compile of
+# ``reproduce --quick`` well under its two minutes (inlining everything took 190 s).
 @njit(cache=True, _nrt=False)
 def optimum_ws(code, a, q, k, assign, ws, hint):
     """:func:`optimum` with caller-owned scratch arrays from :func:`workspace`.
@@ -489,21 +493,29 @@ def vcg_ws(code, b, q, k, assign, pi, pay, ws, a, tmp):
     """:func:`vcg_into` with caller-owned scratch: ``ws`` from :func:`workspace`, ``a`` (n,)
     float and ``tmp`` (n,) int."""
     n = b.size
-    tmp[:] = -1
-    welfare = _optimum(code, b, q, k, assign, ws, tmp)
-    ctr_into(code, q, assign, pi)
     for i in range(n):
         a[i] = b[i]
-    for i in range(n):
+        tmp[i] = -1
         pay[i] = 0.0
-        if assign[i] >= 0:
-            a[i] = 0.0
-            # the optimum without i starts from the optimum less i
-            w_minus = _optimum(code, a, q, k, tmp, ws, assign)
-            a[i] = b[i]
-            t = w_minus - (welfare - b[i] * pi[i])
-            # Rounding can leave a payment of -1e-17 where the truth is zero.
-            pay[i] = 0.0 if abs(t) <= _GAIN_RTOL * welfare else t
+    welfare = 0.0
+    # First the optimum, into ``assign``; then, for each shown advertiser, the optimum without
+    # it (its score zeroed) into ``tmp``, started from the optimum less it. Removing a loser
+    # changes nothing. One call site, so that the inlined solver is compiled once.
+    for s in range(-1, n):
+        if s >= 0 and assign[s] < 0:
+            continue
+        out, hint = (assign, tmp) if s < 0 else (tmp, assign)
+        if s >= 0:
+            a[s] = 0.0
+        value = _optimum(code, a, q, k, out, ws, hint)
+        if s < 0:
+            welfare = value
+            ctr_into(code, q, assign, pi)
+            continue
+        a[s] = b[s]
+        t = value - (welfare - b[s] * pi[s])
+        # Rounding can leave a payment of -1e-17 where the truth is zero.
+        pay[s] = 0.0 if abs(t) <= _GAIN_RTOL * welfare else t
     return welfare
 
 
