@@ -196,6 +196,17 @@ def _mnl_ratio(a, w, assign):
 
 
 @njit(cache=True, inline="always")
+def _free_above(a, assign, lam, free):
+    """Write into ``free`` the unassigned rows with ``a[i] > lam`` (the only ones that can
+    gain at ratio ``lam``), without a branch per row; returns how many."""
+    r = 0
+    for i in range(a.size):
+        free[r] = i
+        r += (assign[i] < 0) & (a[i] > lam)
+    return r
+
+
+@njit(cache=True, inline="always")
 def _mnl_greedy_fill(a, q, k, assign, used, free):
     """Add, one at a time, the creative and free position that raise the MNL ratio most;
     returns the final ratio. From an empty ``assign`` the first pick is the best single
@@ -219,10 +230,7 @@ def _mnl_greedy_fill(a, q, k, assign, used, free):
         bd = den
         bi = -1
         bj = -1
-        r = 0
-        for i in range(n):  # only a free creative with a_i > ratio can raise the ratio
-            free[r] = i
-            r += (assign[i] < 0) & (a[i] * den > num)
+        r = _free_above(a, assign, num / den, free)  # only a_i > ratio can raise it
         for u in range(r):
             i = free[u]
             for j in range(m):
@@ -278,10 +286,7 @@ def _residual_cycle(a, q, k, lam, assign, cost, fv, iv, free):
     V = t + 2
     S = t
     T = t + 1
-    r = 0
-    for i in range(n):  # the free rows that can gain: a_i > lam
-        free[r] = i
-        r += (assign[i] < 0) & (a[i] > lam)
+    r = _free_above(a, assign, lam, free)
     for j in range(m):  # the best free row for every column
         best = 0.0
         bi = -1
@@ -429,9 +434,9 @@ def _optimum(code, a, q, k, assign, ws, hint):
     n, m = q.shape
     s, cur, col, rows = ws[0], ws[1], ws[2], ws[9]
     lam = 0.0
-    for i in range(n):
-        assign[i] = hint[i] if a[i] > 0.0 else -1
     if code == MNL:
+        for i in range(n):
+            assign[i] = hint[i] if a[i] > 0.0 else -1
         lam = _mnl_greedy_fill(a, q, k, assign, col, rows)
         for _ in range(2 * k + 2):
             status = _residual_cycle(a, q, k, lam, assign, ws[10], ws[11], ws[12], rows)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import logistic_ctr_into
+from ._kernels import BELOW_ONE, logistic_ctr_into
 
 __all__ = ["ALPHA_MEAN", "ALPHA_SD", "POSITION_DECAY", "context", "nonseparable", "separable"]
 
@@ -46,7 +46,7 @@ def _shape(n, m, size):
 
 def _out(p, size):
     # Guard the open upper end: sigmoid(x) rounds to 1.0 for x > 37.
-    np.minimum(p, np.nextafter(1.0, 0.0), out=p)
+    np.minimum(p, BELOW_ONE, out=p)
     return p[0] if size is None else p
 
 
