@@ -885,6 +885,36 @@ def _sort_two(key, add_i, add_j):
 
 
 @njit(cache=True)
+def _best_edit(val, cont, key, rows, cols, count, drop, add_i, add_j, n_add, extra, best,
+               best_drop, best_i, best_j):
+    """Try adding ``add_i``/``add_j[:n_add]`` with ``drop`` and ``extra`` (0, 1 or 2) more of
+    the remaining pairs dropped, each choice in index order; record any edit worth more than
+    ``best`` and return the new best."""
+    if extra <= 0:
+        v = _edited_value(val, cont, key, rows, cols, count, drop, add_i, add_j, n_add)
+        return _record(v, drop, count, add_i, add_j, n_add, best_drop, best_i, best_j) if v > best else best
+    for t in range(count):
+        if drop[t]:
+            continue
+        drop[t] = True
+        if extra == 1:
+            v = _edited_value(val, cont, key, rows, cols, count, drop, add_i, add_j, n_add)
+            if v > best:
+                best = _record(v, drop, count, add_i, add_j, n_add, best_drop, best_i, best_j)
+        else:
+            for u in range(t + 1, count):
+                if drop[u]:
+                    continue
+                drop[u] = True
+                v = _edited_value(val, cont, key, rows, cols, count, drop, add_i, add_j, n_add)
+                if v > best:
+                    best = _record(v, drop, count, add_i, add_j, n_add, best_drop, best_i, best_j)
+                drop[u] = False
+        drop[t] = False
+    return best
+
+
+@njit(cache=True)
 def cascade_local_search(val, cont, key, k, swap, monotone, rows, cols, count, max_moves):
     """Local search from the sorted sequence in ``rows``/``cols[:count]``; returns its size.
 
@@ -941,13 +971,11 @@ def cascade_local_search(val, cont, key, k, swap, monotone, rows, cols, count, m
         best = cur + tol
         best_na = -1
         if not monotone:
-            for t in range(count):
-                drop[t] = True
-                v = _edited_value(val, cont, key, rows, cols, count, drop, add_i, add_j, 0)
-                if v > best:
-                    best = _record(v, drop, count, add_i, add_j, 0, best_drop, best_i, best_j)
-                    best_na = 0
-                drop[t] = False
+            moved = _best_edit(val, cont, key, rows, cols, count, drop, add_i, add_j, 0, 1, best,
+                               best_drop, best_i, best_j)
+            if moved > best:
+                best = moved
+                best_na = 0
         for q in range(npairs):
             i = ci[q]
             j = cj[q]
@@ -964,21 +992,11 @@ def cascade_local_search(val, cont, key, k, swap, monotone, rows, cols, count, m
                 nf += 1
             add_i[0] = i
             add_j[0] = j
-            if count - nf + 1 <= k:
-                v = _edited_value(val, cont, key, rows, cols, count, drop, add_i, add_j, 1)
-                if v > best:
-                    best = _record(v, drop, count, add_i, add_j, 1, best_drop, best_i, best_j)
-                    best_na = 1
-            else:
-                for t in range(count):
-                    if drop[t]:
-                        continue
-                    drop[t] = True
-                    v = _edited_value(val, cont, key, rows, cols, count, drop, add_i, add_j, 1)
-                    if v > best:
-                        best = _record(v, drop, count, add_i, add_j, 1, best_drop, best_i, best_j)
-                        best_na = 1
-                    drop[t] = False
+            moved = _best_edit(val, cont, key, rows, cols, count, drop, add_i, add_j, 1,
+                               count - nf + 1 - k, best, best_drop, best_i, best_j)
+            if moved > best:
+                best = moved
+                best_na = 1
             if ri >= 0:
                 drop[ri] = False
             if rj >= 0:
@@ -1025,34 +1043,11 @@ def cascade_local_search(val, cont, key, k, swap, monotone, rows, cols, count, m
                     add_i[1] = i2
                     add_j[1] = j2
                     _sort_two(key, add_i, add_j)
-                    extra = count - nf + 2 - k
-                    if extra <= 0:
-                        v = _edited_value(val, cont, key, rows, cols, count, drop, add_i, add_j, 2)
-                        if v > best:
-                            best = _record(v, drop, count, add_i, add_j, 2, best_drop, best_i, best_j)
-                            best_na = 2
-                    else:
-                        for t in range(count):
-                            if drop[t]:
-                                continue
-                            drop[t] = True
-                            if extra == 1:
-                                v = _edited_value(val, cont, key, rows, cols, count, drop, add_i, add_j, 2)
-                                if v > best:
-                                    best = _record(v, drop, count, add_i, add_j, 2, best_drop, best_i, best_j)
-                                    best_na = 2
-                            else:
-                                for u in range(t + 1, count):
-                                    if drop[u]:
-                                        continue
-                                    drop[u] = True
-                                    v = _edited_value(val, cont, key, rows, cols, count, drop, add_i, add_j, 2)
-                                    if v > best:
-                                        best = _record(v, drop, count, add_i, add_j, 2, best_drop,
-                                                       best_i, best_j)
-                                        best_na = 2
-                                    drop[u] = False
-                            drop[t] = False
+                    moved = _best_edit(val, cont, key, rows, cols, count, drop, add_i, add_j, 2,
+                                       count - nf + 2 - k, best, best_drop, best_i, best_j)
+                    if moved > best:
+                        best = moved
+                        best_na = 2
                     if new_r2:
                         drop[r2] = False
                     if new_c2:
